@@ -1,0 +1,28 @@
+/**
+ * gradstab: gradient-stabilization primitives for TensorFlow.js.
+ * @packageDocumentation
+ */
+export { GradStabError } from './errors.js';
+export type {
+  GradientTransform,
+  NormType,
+  TransformConfig,
+  TransformResult,
+  TransformState,
+  UpdateContext,
+} from './transforms/types.js';
+export { type ClipValueBounds, clipByValue } from './transforms/clip-value.js';
+export { type ClipByGlobalNormOptions, clipByGlobalNorm, clipByNorm } from './transforms/clip-norm.js';
+export { type GlobalNormOptions, globalNorm } from './transforms/global-norm.js';
+export { type SkipNonFiniteOptions, type SkipNonFiniteState, skipNonFinite } from './transforms/non-finite.js';
+export { chain } from './transforms/chain.js';
+export { type GradientPipeline, type PipelineStep, gradientPipeline } from './transforms/pipeline.js';
+export {
+  isGradientTransform,
+  registerTransform,
+  type TransformFactory,
+  transformFromConfig,
+  transformToConfig,
+} from './transforms/registry.js';
+export { TransformedOptimizer, withTransforms } from './optimizer/transformed-optimizer.js';
+export { type ClipOptimizerOptions, clipOptimizer } from './optimizer/clip-optimizer.js';

@@ -1,0 +1,61 @@
+import type { NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
+import { fail } from '../internal/validate.js';
+import { checkTransforms, registerTransform, transformFromConfig, transformToConfig } from './registry.js';
+import type { GradientTransform, TransformState } from './types.js';
+
+/**
+ * Composes transforms into one that applies them in order (optax's `chain`). The order is yours: clip then
+ * skip, monitor before or after clipping. Each transform's state is kept under the prefix `i/` (its position).
+ * If a transform asks to skip the step, the chain stops there: the transforms after it keep their state.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { chain, clipByGlobalNorm, clipByValue, gradientPipeline } from 'gradstab';
+ * const clip = chain(clipByValue(1), clipByGlobalNorm(1));
+ * const { grads } = gradientPipeline(clip).apply({ w: tf.tensor1d([10, 10]) });
+ * grads.w.print(); // [0.7071, 0.7071]
+ * ```
+ */
+export function chain(...transforms: GradientTransform[]): GradientTransform {
+  const parts = checkTransforms('chain', transforms);
+  return {
+    kind: 'chain',
+    config: { transforms: parts.map(transformToConfig) },
+    init: () => {
+      const state: Record<string, Tensor> = {};
+      parts.forEach((t, i) => Object.assign(state, prefixState(i, t.init())));
+      return state;
+    },
+    update: (grads, state, context) => {
+      const next: Record<string, Tensor> = { ...state };
+      let current: NamedTensorMap = grads;
+      for (let i = 0; i < parts.length; i++) {
+        const result = (parts[i] as GradientTransform).update(current, subState(state, i), context);
+        Object.assign(next, prefixState(i, result.state));
+        current = result.grads;
+        if (result.skip) return { grads: current, state: next, skip: true };
+      }
+      return { grads: current, state: next };
+    },
+  };
+}
+
+function prefixState(index: number, state: TransformState): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const [key, value] of Object.entries(state)) out[`${index}/${key}`] = value;
+  return out;
+}
+
+function subState(state: TransformState, index: number): TransformState {
+  const prefix = `${index}/`;
+  const out: Record<string, Tensor> = {};
+  for (const [key, value] of Object.entries(state)) if (key.startsWith(prefix)) out[key.slice(prefix.length)] = value;
+  return out;
+}
+
+registerTransform('chain', (c) => {
+  const list = c.transforms;
+  if (!Array.isArray(list)) fail('chain', 'config.transforms must be an array', list);
+  return chain(...list.map(transformFromConfig));
+});

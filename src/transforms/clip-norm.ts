@@ -1,0 +1,88 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { decodeNumber, readConfigKey } from '../internal/config-values.js';
+import { mapGrads } from '../internal/map-grads.js';
+import { safeNorm } from '../internal/norms.js';
+import { optionsObject, positiveFinite } from '../internal/validate.js';
+import { normOfAll } from './global-norm.js';
+import { parseNormType } from './norm-type.js';
+import { registerTransform } from './registry.js';
+import type { GradientTransform, NormType } from './types.js';
+
+/** PyTorch's guard in `clip_grad_norm_`: keeps the coefficient finite when the norm is 0. */
+const NORM_EPS = 1e-6;
+
+/**
+ * Rescales each gradient tensor on its own so that its L2 norm is at most `maxNorm`: Keras's `clipnorm`,
+ * `g * maxNorm / max(||g||, maxNorm)`. Tensors already within the limit are unchanged. Overflow-safe; reads nothing.
+ *
+ * Use {@link clipByGlobalNorm} to keep the direction of the whole update (PyTorch's and optax's usual choice).
+ *
+ * @param maxNorm The largest L2 norm a single gradient tensor may have; a finite number > 0.
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { clipByNorm, gradientPipeline } from 'gradstab';
+ * const { grads } = gradientPipeline(clipByNorm(1)).apply({ a: tf.tensor1d([3, 4]), b: tf.tensor1d([0.3, 0.4]) });
+ * grads.a.print(); // [0.6, 0.8]  (norm 5 -> 1)
+ * grads.b.print(); // [0.3, 0.4]  (norm 0.5, unchanged)
+ * ```
+ */
+export function clipByNorm(maxNorm: number): GradientTransform {
+  const limit = positiveFinite('clipByNorm', 'maxNorm', maxNorm);
+  return {
+    kind: 'clipByNorm',
+    config: { maxNorm: limit },
+    init: () => ({}),
+    update: (grads, state) => ({
+      grads: mapGrads(grads, (g) => tf.mul(g, tf.div(limit, tf.maximum(safeNorm(g, 2), limit)))),
+      state,
+    }),
+  };
+}
+
+/** Options of {@link clipByGlobalNorm}. */
+export interface ClipByGlobalNormOptions {
+  /** The norm measured: 1, 2 or `'inf'` (largest absolute entry), as PyTorch's `norm_type`. Defaults to 2. */
+  readonly normType?: NormType;
+}
+
+/**
+ * Scales all gradients by one factor so that their global norm is at most `maxNorm`, as PyTorch's
+ * `clip_grad_norm_`: the factor is `min(1, maxNorm / (N + 1e-6))`, always multiplied (no branch, no read).
+ * The direction of the update is kept. A non-finite N makes finite entries 0 and non-finite ones NaN, as in
+ * PyTorch; put {@link skipNonFinite} after it to drop such steps.
+ *
+ * Pascanu, Mikolov & Bengio (2013), "On the difficulty of training recurrent neural networks".
+ *
+ * @param maxNorm The largest global norm allowed; a finite number > 0.
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { clipByGlobalNorm, gradientPipeline } from 'gradstab';
+ * const { grads } = gradientPipeline(clipByGlobalNorm(1)).apply({ a: tf.tensor1d([3]), b: tf.tensor1d([4]) });
+ * grads.a.print(); // [0.6]
+ * grads.b.print(); // [0.8]
+ * ```
+ */
+export function clipByGlobalNorm(maxNorm: number, options?: ClipByGlobalNormOptions): GradientTransform {
+  const limit = positiveFinite('clipByGlobalNorm', 'maxNorm', maxNorm);
+  const opts = optionsObject<ClipByGlobalNormOptions>('clipByGlobalNorm', options, ['normType']);
+  const normType = parseNormType('clipByGlobalNorm', opts.normType);
+  return {
+    kind: 'clipByGlobalNorm',
+    config: { maxNorm: limit, normType },
+    init: () => ({}),
+    update: (grads, state) => {
+      const norm = normOfAll(Object.values(grads), normType);
+      const coef = tf.minimum(tf.div(limit, tf.add(norm, NORM_EPS)), 1);
+      return { grads: mapGrads(grads, (g) => tf.mul(g, coef)), state };
+    },
+  };
+}
+
+registerTransform('clipByNorm', (c) => clipByNorm(decodeNumber(readConfigKey(c, 'maxNorm')) as number));
+registerTransform('clipByGlobalNorm', (c) =>
+  clipByGlobalNorm(decodeNumber(readConfigKey(c, 'maxNorm')) as number, {
+    normType: (readConfigKey(c, 'normType') ?? 2) as NormType,
+  }),
+);

@@ -1,0 +1,47 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { flatConcat, safeNorm } from '../internal/norms.js';
+import { fail, optionsObject } from '../internal/validate.js';
+import { parseNormType } from './norm-type.js';
+import type { NormType } from './types.js';
+
+/** Options of {@link globalNorm}. */
+export interface GlobalNormOptions {
+  /** Which norm: 1, 2 or `'inf'` (the largest absolute entry). Defaults to 2. */
+  readonly normType?: NormType;
+}
+
+/**
+ * The norm of all gradients taken together, as if concatenated into one vector: PyTorch's `total_norm`,
+ * optax's `global_norm`. Overflow-safe: gradients of 1e30 (finite in float32) give 1e30-scale norms, not Infinity.
+ * An Infinity entry gives Infinity and a NaN entry NaN. Runs on the device and reads nothing; the caller disposes
+ * the returned scalar.
+ *
+ * @param grads A map of gradients (as from `tf.variableGrads`) or an array of tensors.
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { globalNorm } from 'gradstab';
+ * const n = globalNorm({ a: tf.tensor1d([3]), b: tf.tensor1d([4]) });
+ * n.print(); // 5
+ * ```
+ */
+export function globalNorm(
+  grads: tf.NamedTensorMap | readonly tf.Tensor[],
+  options?: GlobalNormOptions,
+): tf.Scalar {
+  const opts = optionsObject<GlobalNormOptions>('globalNorm', options, ['normType']);
+  const normType = parseNormType('globalNorm', opts.normType);
+  if (grads === null || typeof grads !== 'object') fail('globalNorm', 'grads must be a map or an array of tensors', grads);
+  const tensors = (Array.isArray(grads) ? grads : Object.values(grads)).filter((t): t is tf.Tensor => t != null);
+  for (const t of tensors) {
+    if (!(t instanceof tf.Tensor)) fail('globalNorm', 'grads must hold tensors', t);
+    if (t.dtype !== 'float32') fail('globalNorm', 'gradients must be float32 tensors', t, `a tensor of dtype ${t.dtype}`);
+  }
+  return normOfAll(tensors, normType);
+}
+
+/** The global norm without validation, for the transforms that already validated their input. */
+export function normOfAll(tensors: readonly tf.Tensor[], normType: NormType): tf.Scalar {
+  if (tensors.length === 0) return tf.scalar(0);
+  return tf.tidy(() => safeNorm(flatConcat(tensors), normType));
+}

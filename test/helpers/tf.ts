@@ -1,0 +1,68 @@
+import * as tf from '@tensorflow/tfjs';
+
+/** Every test file runs tfjs on the cpu backend (the one that needs no binary and is exact). */
+export async function useCpu(): Promise<void> {
+  tf.env().set('IS_TEST', true); // silences the "install tfjs-node" banner
+  await tf.setBackend('cpu');
+  await tf.ready();
+}
+
+type Backend = { readSync: (id: object) => unknown; read: (id: object) => Promise<unknown> };
+
+/**
+ * Counts blocking reads (`readSync` on the active backend) while `fn` runs. On the cpu backend `read()` calls
+ * `readSync()` inside, so a readSync nested in a read is not counted as blocking.
+ */
+export async function countBlockingReads(fn: () => unknown | Promise<unknown>): Promise<number> {
+  const backend = tf.backend() as unknown as Backend;
+  const readSync = backend.readSync;
+  const read = backend.read;
+  let inRead = 0;
+  let count = 0;
+  backend.readSync = function (this: Backend, id: object) {
+    if (inRead === 0) count++;
+    return readSync.call(this, id);
+  };
+  backend.read = function (this: Backend, id: object) {
+    inRead++;
+    try {
+      return read.call(this, id);
+    } finally {
+      inRead--;
+    }
+  };
+  try {
+    await fn();
+  } finally {
+    backend.readSync = readSync;
+    backend.read = read;
+  }
+  return count;
+}
+
+/** Tensors left behind by `fn` (run it once before to warm up lazily created state). */
+export async function tensorsLeftBy(fn: () => unknown | Promise<unknown>): Promise<number> {
+  const before = tf.memory().numTensors;
+  await fn();
+  return tf.memory().numTensors - before;
+}
+
+/** A float32 tensor's values as a plain array (test-side read). */
+export function values(t: tf.Tensor): number[] {
+  return Array.from(t.dataSync());
+}
+
+/** Asserts two arrays are elementwise close: |a - b| <= atol + rtol * |b|. Returns the largest violation. */
+export function maxViolation(actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, rtol = 0): number {
+  if (actual.length !== expected.length) return Number.POSITIVE_INFINITY;
+  let worst = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i] as number;
+    const e = expected[i] as number;
+    if (Number.isNaN(a) && Number.isNaN(e)) continue;
+    if (a === e) continue;
+    const excess = Math.abs(a - e) - (atol + rtol * Math.abs(e));
+    worst = Math.max(worst, Number.isNaN(excess) ? Number.POSITIVE_INFINITY : excess);
+  }
+  return worst;
+}

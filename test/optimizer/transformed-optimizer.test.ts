@@ -1,0 +1,193 @@
+import * as tf from '@tensorflow/tfjs';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  clipByGlobalNorm,
+  clipByNorm,
+  clipByValue,
+  GradStabError,
+  skipNonFinite,
+  TransformedOptimizer,
+  withTransforms,
+} from '../../src/index.js';
+import { saveAndLoad, tinyData, tinyModel, weightsOf } from '../helpers/models.js';
+import { countBlockingReads, tensorsLeftBy, useCpu, values } from '../helpers/tf.js';
+
+beforeAll(useCpu);
+afterEach(() => tf.disposeVariables());
+
+/** An inner optimizer that records the container it was handed, then applies plain SGD. */
+class Recorder extends tf.Optimizer {
+  static get className() {
+    return 'GradStabTestRecorder';
+  }
+  received: { isArray: boolean; names: string[]; nulls: number[] }[] = [];
+  private readonly sgd = tf.train.sgd(0.1);
+  applyGradients(g: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[]): void {
+    const list = Array.isArray(g) ? g : Object.entries(g).map(([name, tensor]) => ({ name, tensor }));
+    this.received.push({
+      isArray: Array.isArray(g),
+      names: list.map((e) => e.name),
+      nulls: list.flatMap((e, i) => (e.tensor == null ? [i] : [])),
+    });
+    this.sgd.applyGradients(g as tf.NamedTensorMap);
+  }
+  getConfig() {
+    return {};
+  }
+}
+
+const transforms = () => [clipByValue(5), clipByGlobalNorm(0.5), clipByNorm(0.4), skipNonFinite()];
+
+describe('TransformedOptimizer', () => {
+  it('is a tf.Optimizer whose iterations are the inner optimizer’s', () => {
+    const inner = tf.train.adam(0.01);
+    const opt = withTransforms(inner, clipByGlobalNorm(1));
+    expect(opt).toBeInstanceOf(tf.Optimizer);
+    expect(opt).toBeInstanceOf(TransformedOptimizer);
+    const w = tf.variable(tf.tensor1d([1, 2]));
+    opt.minimize(() => tf.sum(tf.square(w)) as tf.Scalar);
+    expect(opt.iterations).toBe(1);
+    expect(inner.iterations).toBe(1);
+  });
+
+  it('keeps the container: a map stays a map in order; an array keeps order, length and null entries', () => {
+    const rec = new Recorder();
+    const opt = withTransforms(rec, clipByGlobalNorm(1));
+    const a = tf.variable(tf.tensor1d([1]), true, 'a');
+    const b = tf.variable(tf.tensor1d([2]), true, 'b');
+    const unused = tf.variable(tf.tensor1d([3]), true, 'unused');
+    opt.applyGradients({ b: tf.ones([1]), a: tf.ones([1]) });
+    opt.applyGradients([
+      { name: 'b', tensor: tf.ones([1]) },
+      { name: 'unused', tensor: null as unknown as tf.Tensor },
+      { name: 'a', tensor: tf.ones([1]) },
+    ]);
+    opt.minimize(() => tf.add(tf.sum(a), tf.sum(b)) as tf.Scalar, false, [b, unused, a]);
+    expect(rec.received).toEqual([
+      { isArray: false, names: ['b', 'a'], nulls: [] },
+      { isArray: true, names: ['b', 'unused', 'a'], nulls: [1] },
+      { isArray: true, names: ['b', 'unused', 'a'], nulls: [1] },
+    ]);
+    expect(values(unused)).toEqual([3]);
+  });
+
+  type Loop = (data: ReturnType<typeof tinyData>) => (model: tf.LayersModel) => Promise<unknown>;
+  const loops: [string, Loop][] = [
+    ['fit', (d) => (m) => m.fit(d.x, d.y, { batchSize: 8, epochs: 1, verbose: 0 })],
+    [
+      'fitDataset',
+      (d) => {
+        const ds = tf.data.zip({ xs: tf.data.array(d.x.unstack()), ys: tf.data.array(d.y.unstack()) }).batch(8);
+        return (m) => m.fitDataset(ds as never, { epochs: 1, verbose: 0 });
+      },
+    ],
+    ['trainOnBatch', (d) => (m) => m.trainOnBatch(d.x, d.y)],
+  ];
+
+  it.each(loops)('trains in %s with no leaks and no blocking reads beyond the bare optimizer’s', async (_, make) => {
+    const loop = make(tinyData());
+    const run = async (optimizer: tf.Optimizer) => {
+      const model = tinyModel();
+      model.compile({ optimizer, loss: 'meanSquaredError' });
+      await loop(model); // warm-up: optimizer slots are created on the first step
+      const leaked = await tensorsLeftBy(() => loop(model));
+      const before = optimizer.iterations;
+      const reads = await countBlockingReads(() => loop(model));
+      return { leaked, reads, steps: optimizer.iterations - before, weights: weightsOf(model) };
+    };
+    const bare = await run(tf.train.adam(0.01));
+    const clipped = await run(withTransforms(tf.train.adam(0.01), clipByValue(5), clipByGlobalNorm(0.5)));
+    expect(clipped.leaked).toBe(0);
+    expect(clipped.reads).toBe(bare.reads);
+    expect(clipped.steps).toBe(bare.steps);
+    expect(clipped.weights).not.toEqual(bare.weights); // clipping engaged
+    const skipping = await run(withTransforms(tf.train.adam(0.01), ...transforms()));
+    expect(skipping.leaked).toBe(0);
+    expect(skipping.steps).toBe(bare.steps);
+    expect(skipping.reads).toBe(bare.reads + skipping.steps); // skipNonFinite's one documented read per step
+  });
+
+  it('reads one scalar per step with skipNonFinite and none without, in minimize and raw loops', async () => {
+    const w = tf.variable(tf.randomNormal([4, 4]), true, 'raw/w');
+    const loss = () => tf.sum(tf.square(w)) as tf.Scalar;
+    for (const [list, perStep] of [
+      [[clipByGlobalNorm(1), clipByValue(1), clipByNorm(1)], 0],
+      [transforms(), 1],
+    ] as const) {
+      const opt = withTransforms(tf.train.adam(0.01), ...list);
+      const minimizeStep = () => opt.minimize(loss, false, [w]);
+      const noVarList = () => opt.minimize(loss);
+      const raw = () => {
+        const { value, grads } = tf.variableGrads(loss);
+        opt.applyGradients(grads);
+        tf.dispose([value, grads]);
+      };
+      for (const step of [minimizeStep, noVarList, raw]) {
+        step();
+        expect(await tensorsLeftBy(step)).toBe(0);
+        expect(await countBlockingReads(step)).toBe(perStep);
+      }
+    }
+  });
+
+  it('skips a NaN batch inside fit: weights unchanged, iterations not advanced', async () => {
+    const model = tinyModel();
+    const opt = withTransforms(tf.train.adam(0.01), clipByGlobalNorm(1), skipNonFinite());
+    model.compile({ optimizer: opt, loss: 'meanSquaredError' });
+    const { x, y } = tinyData(8);
+    await model.trainOnBatch(x, y);
+    const before = weightsOf(model);
+    const bad = x.mul(tf.tensor2d([[Number.NaN, 1, 1]]));
+    await model.trainOnBatch(bad, y);
+    expect(weightsOf(model)).toEqual(before);
+    expect(opt.iterations).toBe(1);
+    expect(opt.skippedSteps).toBe(1);
+  });
+
+  it('saves and loads with includeOptimizer: class, inner optimizer, configs (Infinity too), state, iterations; resuming equals never stopping', async () => {
+    const { x, y } = tinyData(16);
+    const model = tinyModel(3);
+    const opt = withTransforms(tf.train.adam(0.02), clipByGlobalNorm(0.5, { normType: 'inf' }), skipNonFinite());
+    model.compile({ optimizer: opt, loss: 'meanSquaredError' });
+    await model.fit(x, y, { batchSize: 4, epochs: 1, shuffle: false, verbose: 0 });
+    await model.trainOnBatch(x.mul(Number.NaN), y); // a skipped step, so that the state is not all zeros
+
+    const loaded = await saveAndLoad(model);
+    const restored = loaded.optimizer as TransformedOptimizer;
+    expect(restored).toBeInstanceOf(TransformedOptimizer);
+    expect(restored.optimizer.getClassName()).toBe('Adam');
+    expect(restored.optimizer.getConfig()).toEqual(opt.optimizer.getConfig());
+    expect(restored.transforms.map((t) => t.config)).toEqual([{ maxNorm: 0.5, normType: 'inf' }, { maxConsecutive: 'inf' }]);
+    expect(restored.iterations).toBe(4);
+    expect(await restored.readState()).toEqual({ '1/consecutive': 1, '1/totalNonFinite': 1, '1/totalSkipped': 1 });
+
+    for (const m of [model, loaded]) await m.fit(x, y, { batchSize: 4, epochs: 2, shuffle: false, verbose: 0 });
+    const a = weightsOf(model);
+    const b = weightsOf(loaded);
+    a.forEach((w, i) => w.forEach((v, j) => expect(Math.abs(v - (b[i]?.[j] as number))).toBeLessThan(1e-6)));
+    expect(restored.iterations).toBe(opt.iterations);
+  });
+
+  it('disposes the inner optimizer and its own state', () => {
+    const w = tf.tidy(() => tf.variable(tf.ones([3])));
+    const before = tf.memory().numTensors;
+    const opt = withTransforms(tf.train.adam(0.1), skipNonFinite());
+    opt.minimize(() => tf.sum(w) as tf.Scalar);
+    opt.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('names the rule for bad input', () => {
+    expect(() => withTransforms({} as never, clipByValue(1))).toThrow(
+      new GradStabError('withTransforms: optimizer must be a tf.Optimizer, such as tf.train.adam(), got {}.'),
+    );
+    expect(() => withTransforms(tf.train.sgd(0.1), 'clip' as never)).toThrow(
+      'withTransforms: transform 0 must be a gradient transform (an object with kind, config, init and update), got "clip".',
+    );
+    const opt = withTransforms(tf.train.sgd(0.1), clipByValue(1));
+    tf.variable(tf.tensor1d([1]), true, 'int/w');
+    expect(() => opt.applyGradients({ 'int/w': tf.tensor1d([1], 'int32') })).toThrow(
+      new GradStabError('TransformedOptimizer.applyGradients: gradients must be float32 tensors, got int32 for "int/w".'),
+    );
+  });
+});
