@@ -3,6 +3,21 @@
  * @packageDocumentation
  */
 export { GradStabError } from './errors.js';
+export { type ClipOptimizerOptions, clipOptimizer } from './optimizer/clip-optimizer.js';
+export { TransformedOptimizer, withTransforms } from './optimizer/transformed-optimizer.js';
+export { chain } from './transforms/chain.js';
+export { type ClipByGlobalNormOptions, clipByGlobalNorm, clipByNorm } from './transforms/clip-norm.js';
+export { type ClipValueBounds, clipByValue } from './transforms/clip-value.js';
+export { type GlobalNormOptions, globalNorm } from './transforms/global-norm.js';
+export { type SkipNonFiniteOptions, type SkipNonFiniteState, skipNonFinite } from './transforms/non-finite.js';
+export { type GradientPipeline, gradientPipeline, type PipelineStep } from './transforms/pipeline.js';
+export {
+  isGradientTransform,
+  registerTransform,
+  type TransformFactory,
+  transformFromConfig,
+  transformToConfig,
+} from './transforms/registry.js';
 export type {
   GradientTransform,
   NormType,
@@ -11,18 +26,3 @@ export type {
   TransformState,
   UpdateContext,
 } from './transforms/types.js';
-export { type ClipValueBounds, clipByValue } from './transforms/clip-value.js';
-export { type ClipByGlobalNormOptions, clipByGlobalNorm, clipByNorm } from './transforms/clip-norm.js';
-export { type GlobalNormOptions, globalNorm } from './transforms/global-norm.js';
-export { type SkipNonFiniteOptions, type SkipNonFiniteState, skipNonFinite } from './transforms/non-finite.js';
-export { chain } from './transforms/chain.js';
-export { type GradientPipeline, type PipelineStep, gradientPipeline } from './transforms/pipeline.js';
-export {
-  isGradientTransform,
-  registerTransform,
-  type TransformFactory,
-  transformFromConfig,
-  transformToConfig,
-} from './transforms/registry.js';
-export { TransformedOptimizer, withTransforms } from './optimizer/transformed-optimizer.js';
-export { type ClipOptimizerOptions, clipOptimizer } from './optimizer/clip-optimizer.js';

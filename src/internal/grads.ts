@@ -5,6 +5,7 @@ export interface NamedTensor {
   name: string;
   tensor: Tensor;
 }
+
 import { fail } from './validate.js';
 
 /** The two shapes tfjs hands gradients around in: `variableGrads` maps, and `minimize(f, _, varList)` arrays. */
@@ -34,8 +35,7 @@ export function viewGradients(fn: string, container: GradientContainer): Gradien
     }
     return {
       grads,
-      rebuild: (t) =>
-        entries.map((e) => (e.tensor == null ? e : { name: e.name, tensor: t[e.name] as Tensor })),
+      rebuild: (t) => entries.map((e) => (e.tensor == null ? e : { name: e.name, tensor: t[e.name] as Tensor })),
     };
   }
   const map = container as NamedTensorMap;

@@ -34,11 +34,7 @@ export function wholeNumber(fn: string, name: string, value: unknown, min: numbe
 }
 
 /** A plain options object (or undefined), whose keys are all known. */
-export function optionsObject<T extends object>(
-  fn: string,
-  value: unknown,
-  known: readonly string[],
-): Partial<T> {
+export function optionsObject<T extends object>(fn: string, value: unknown, known: readonly string[]): Partial<T> {
   if (value === undefined) return {};
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     fail(fn, 'options must be an object', value);

@@ -29,10 +29,14 @@ export interface ClipOptimizerOptions {
  * ```
  */
 export function clipOptimizer(optimizer: tf.Optimizer, options: ClipOptimizerOptions): TransformedOptimizer {
-  const opts = optionsObject<ClipOptimizerOptions>('clipOptimizer', options, ['clipValue', 'clipNorm', 'globalClipNorm']);
+  const opts = optionsObject<ClipOptimizerOptions>('clipOptimizer', options, [
+    'clipValue',
+    'clipNorm',
+    'globalClipNorm',
+  ]);
   const set = (Object.keys(opts) as (keyof ClipOptimizerOptions)[]).filter((k) => opts[k] !== undefined);
   if (set.length !== 1) {
-    fail('clipOptimizer', 'set exactly one of clipValue, clipNorm and globalClipNorm (as Keras); got options', options);
+    fail('clipOptimizer', 'set exactly one of clipValue, clipNorm and globalClipNorm, as Keras does', options);
   }
   const key = set[0] as keyof ClipOptimizerOptions;
   const limit = positiveFinite('clipOptimizer', key, opts[key]);

@@ -25,6 +25,17 @@ const STATE_PREFIX = '__gradstab__/';
  * - Saved with `model.save(handler, {includeOptimizer: true})` and restored by `tf.loadLayersModel`, with the
  *   inner optimizer, every transform's config and state, and `iterations`.
  * - Disposing it disposes the inner optimizer and the transform state.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { clipByGlobalNorm, skipNonFinite, TransformedOptimizer } from 'gradstab';
+ * const optimizer = new TransformedOptimizer(tf.train.adam(0.1), [clipByGlobalNorm(1), skipNonFinite()]);
+ * const w = tf.variable(tf.tensor1d([3, -4]));
+ * optimizer.minimize(() => tf.sum(tf.square(w)) as tf.Scalar);
+ * console.log(optimizer.iterations); // 1
+ * console.log(await optimizer.readState()); // { '1/consecutive': 0, '1/totalNonFinite': 0, '1/totalSkipped': 0 }
+ * ```
  */
 export class TransformedOptimizer extends tf.Optimizer {
   /** The class name under which tfjs saves and loads it. */
@@ -112,12 +123,17 @@ export class TransformedOptimizer extends tf.Optimizer {
     const entry =
       typeof className === 'string' ? tf.serialization.SerializationMap.getMap().classNameMap[className] : undefined;
     if (!entry) {
-      fail('TransformedOptimizer.fromConfig', 'config.optimizer.className must name a registered tf.Optimizer', className);
+      fail(
+        'TransformedOptimizer.fromConfig',
+        'config.optimizer.className must name a registered tf.Optimizer',
+        className,
+      );
     }
     const [innerCls, innerFromConfig] = entry;
     const optimizer = innerFromConfig(innerCls, (inner?.config ?? {}) as tf.serialization.ConfigDict);
     const transforms = readConfigKey(config, 'transforms');
-    if (!Array.isArray(transforms)) fail('TransformedOptimizer.fromConfig', 'config.transforms must be an array', transforms);
+    if (!Array.isArray(transforms))
+      fail('TransformedOptimizer.fromConfig', 'config.transforms must be an array', transforms);
     return new cls(optimizer, transforms.map(transformFromConfig));
   }
 }

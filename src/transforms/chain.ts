@@ -24,7 +24,9 @@ export function chain(...transforms: GradientTransform[]): GradientTransform {
     config: { transforms: parts.map(transformToConfig) },
     init: () => {
       const state: Record<string, Tensor> = {};
-      parts.forEach((t, i) => Object.assign(state, prefixState(i, t.init())));
+      parts.forEach((t, i) => {
+        Object.assign(state, prefixState(i, t.init()));
+      });
       return state;
     },
     update: (grads, state, context) => {

@@ -25,17 +25,16 @@ export interface GlobalNormOptions {
  * n.print(); // 5
  * ```
  */
-export function globalNorm(
-  grads: tf.NamedTensorMap | readonly tf.Tensor[],
-  options?: GlobalNormOptions,
-): tf.Scalar {
+export function globalNorm(grads: tf.NamedTensorMap | readonly tf.Tensor[], options?: GlobalNormOptions): tf.Scalar {
   const opts = optionsObject<GlobalNormOptions>('globalNorm', options, ['normType']);
   const normType = parseNormType('globalNorm', opts.normType);
-  if (grads === null || typeof grads !== 'object') fail('globalNorm', 'grads must be a map or an array of tensors', grads);
+  if (grads === null || typeof grads !== 'object')
+    fail('globalNorm', 'grads must be a map or an array of tensors', grads);
   const tensors = (Array.isArray(grads) ? grads : Object.values(grads)).filter((t): t is tf.Tensor => t != null);
   for (const t of tensors) {
     if (!(t instanceof tf.Tensor)) fail('globalNorm', 'grads must hold tensors', t);
-    if (t.dtype !== 'float32') fail('globalNorm', 'gradients must be float32 tensors', t, `a tensor of dtype ${t.dtype}`);
+    if (t.dtype !== 'float32')
+      fail('globalNorm', 'gradients must be float32 tensors', t, `a tensor of dtype ${t.dtype}`);
   }
   return normOfAll(tensors, normType);
 }

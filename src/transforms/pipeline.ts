@@ -74,12 +74,18 @@ export function gradientPipeline(...transforms: GradientTransform[]): GradientPi
       return { grads: result.grads as tf.NamedTensorMap, skip: result.skip as boolean };
     },
     setState(values) {
-      if (values === null || typeof values !== 'object') fail('gradientPipeline.setState', 'state must be a map', values);
+      if (values === null || typeof values !== 'object')
+        fail('gradientPipeline.setState', 'state must be a map', values);
       const next: Record<string, tf.Tensor> = { ...state };
       for (const [key, value] of Object.entries(values)) {
         const current = state[key];
         if (current && (current.dtype !== value.dtype || !tf.util.arraysEqual(current.shape, value.shape))) {
-          fail('gradientPipeline.setState', `the state ${JSON.stringify(key)} must keep its shape and dtype`, value.shape);
+          fail(
+            'gradientPipeline.setState',
+            `the state ${JSON.stringify(key)} must keep its shape [${current.shape}] and dtype ${current.dtype}`,
+            value,
+            `shape [${value.shape}] and dtype ${value.dtype}`,
+          );
         }
         next[key] = tf.keep(tf.clone(value));
       }

@@ -41,7 +41,15 @@ export function registerTransform(kind: string, factory: TransformFactory): void
   factories.set(normalizeKind(kind), factory);
 }
 
-/** True when `value` has the shape of a {@link GradientTransform}. */
+/**
+ * True when `value` has the shape of a {@link GradientTransform}.
+ *
+ * @example
+ * ```ts
+ * import { clipByValue, isGradientTransform } from 'gradstab';
+ * console.log(isGradientTransform(clipByValue(1)), isGradientTransform({})); // true false
+ * ```
+ */
 export function isGradientTransform(value: unknown): value is GradientTransform {
   if (value === null || typeof value !== 'object') return false;
   const t = value as Partial<GradientTransform>;
@@ -64,12 +72,32 @@ export function checkTransforms(fn: string, transforms: readonly unknown[]): Gra
   return [...(transforms as GradientTransform[])];
 }
 
-/** The serializable description of a transform. */
+/**
+ * The serializable description of a transform: its kind and config (what the optimizer wrapper saves).
+ *
+ * @example
+ * ```ts
+ * import { clipByGlobalNorm, transformToConfig } from 'gradstab';
+ * console.log(transformToConfig(clipByGlobalNorm(1))); // { kind: 'clipByGlobalNorm', config: { maxNorm: 1, normType: 2 } }
+ * ```
+ */
 export function transformToConfig(transform: GradientTransform): TransformConfig {
   return { kind: transform.kind, config: { ...transform.config } };
 }
 
-/** Rebuilds a transform from {@link transformToConfig}'s output (after a save/load round trip too). */
+/**
+ * Rebuilds a transform from {@link transformToConfig}'s output, also after tfjs's save/load round trip has
+ * snake_cased its keys or turned it into JSON.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { gradientPipeline, skipNonFinite, transformFromConfig, transformToConfig } from 'gradstab';
+ * const saved = JSON.stringify(transformToConfig(skipNonFinite())); // maxConsecutive: Infinity is written 'inf'
+ * const skip = transformFromConfig(JSON.parse(saved));
+ * console.log(gradientPipeline(skip).apply({ w: tf.tensor1d([NaN]) }).skip); // true
+ * ```
+ */
 export function transformFromConfig(description: unknown): GradientTransform {
   const d = description as Partial<TransformConfig> | null;
   if (d === null || typeof d !== 'object' || typeof d.kind !== 'string') {

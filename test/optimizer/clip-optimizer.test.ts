@@ -43,7 +43,10 @@ describe('clipOptimizer (Keras clipvalue / clipnorm / global_clipnorm)', () => {
     [{}, 'clipOptimizer: set exactly one of clipValue, clipNorm and globalClipNorm, as Keras does, got {}.'],
     [{ clipValue: 1, clipNorm: 1 }, 'set exactly one of clipValue, clipNorm and globalClipNorm'],
     [{ clipNorm: 0 }, 'clipOptimizer: clipNorm must be a finite number > 0, got 0.'],
-    [{ globalClipNorm: Number.POSITIVE_INFINITY }, 'clipOptimizer: globalClipNorm must be a finite number > 0, got Infinity.'],
+    [
+      { globalClipNorm: Number.POSITIVE_INFINITY },
+      'clipOptimizer: globalClipNorm must be a finite number > 0, got Infinity.',
+    ],
     [{ clipvalue: 1 }, 'clipOptimizer: unknown option "clipvalue" (known: clipValue, clipNorm, globalClipNorm)'],
   ])('rejects %o', (options, message) => {
     expect(() => clipOptimizer(tf.train.sgd(0.1), options as never)).toThrow(GradStabError);

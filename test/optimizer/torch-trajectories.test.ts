@@ -1,6 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { clipByGlobalNorm, clipByValue, type GradientTransform, gradientPipeline, withTransforms } from '../../src/index.js';
+import {
+  clipByGlobalNorm,
+  clipByValue,
+  type GradientTransform,
+  gradientPipeline,
+  withTransforms,
+} from '../../src/index.js';
 import { type ClippingFixtures, clippingFixtures } from '../helpers/fixtures.js';
 import { maxViolation, useCpu, values } from '../helpers/tf.js';
 
@@ -21,16 +27,21 @@ function makeClip(t: Trajectory): GradientTransform {
 
 function makeModel(t: Trajectory): tf.Sequential {
   const model = tf.sequential();
-  t.layers.forEach((l, i) =>
-    model.add(tf.layers.dense({ units: l.units, activation: l.activation, ...(i === 0 ? { inputShape: [t.inputDim] } : {}) })),
-  );
+  t.layers.forEach((l, i) => {
+    model.add(
+      tf.layers.dense({ units: l.units, activation: l.activation, ...(i === 0 ? { inputShape: [t.inputDim] } : {}) }),
+    );
+  });
   model.setWeights(t.initialWeights.map((w) => tf.tensor(w.values, w.shape)));
   return model;
 }
 
 const batch = (t: Trajectory, k: number) => {
   const b = t.batches[k] as Trajectory['batches'][number];
-  return { x: tf.tensor2d(b.x.values, b.x.shape as [number, number]), y: tf.tensor2d(b.y.values, b.y.shape as [number, number]) };
+  return {
+    x: tf.tensor2d(b.x.values, b.x.shape as [number, number]),
+    y: tf.tensor2d(b.y.values, b.y.shape as [number, number]),
+  };
 };
 
 /** Each loop trains one step on batch k and returns the loss before the update. */
@@ -96,7 +107,8 @@ describe(`8-step training with clipping matches torch ${fixtures.torch} (weights
         const loss = await loop.step(k);
         expect(maxViolation([loss], [t.losses[k] as number], 0, 1e-5)).toBe(0);
         const expected = t.weightsAfter[k] as number[][];
-        loop.weights().forEach((w, i) => expect(maxViolation(w, expected[i] as number[], 1e-5)).toBe(0));
+        const worst = loop.weights().map((w, i) => maxViolation(w, expected[i] as number[], 1e-5));
+        expect(Math.max(...worst)).toBe(0);
       }
     });
   }

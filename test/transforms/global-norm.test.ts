@@ -58,6 +58,8 @@ describe('globalNorm', () => {
     expect(() => globalNorm({ a: tf.tensor1d([1], 'int32') })).toThrow(
       'globalNorm: gradients must be float32 tensors, got a tensor of dtype int32.',
     );
-    expect(() => globalNorm(null as never)).toThrow('globalNorm: grads must be a map or an array of tensors, got null.');
+    expect(() => globalNorm(null as never)).toThrow(
+      'globalNorm: grads must be a map or an array of tensors, got null.',
+    );
   });
 });

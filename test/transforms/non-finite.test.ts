@@ -52,13 +52,18 @@ describe('skipNonFinite', () => {
       config: {},
       init: () => ({}),
       update: (g: tf.NamedTensorMap, state: Record<string, tf.Tensor>) => ({
-        grads: Object.fromEntries(
-          Object.entries(g).map(([k, t]) => [k, tf.where(tf.isFinite(t), t, tf.zerosLike(t))]),
-        ),
+        grads: Object.fromEntries(Object.entries(g).map(([k, t]) => [k, tf.where(tf.isFinite(t), t, tf.zerosLike(t))])),
         state,
       }),
     };
-    const a = await train(withTransforms(tf.train.adam(0.1), zeroing), [[1, 2], [Number.NaN, Number.NaN]], 'zero');
+    const a = await train(
+      withTransforms(tf.train.adam(0.1), zeroing),
+      [
+        [1, 2],
+        [Number.NaN, Number.NaN],
+      ],
+      'zero',
+    );
     const b = await train(tf.train.adam(0.1), [[1, 2]], 'ref');
     expect(a.w).not.toEqual(b.w);
   });

@@ -1,6 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { clipByGlobalNorm, GradStabError, type GradientTransform, gradientPipeline, skipNonFinite } from '../../src/index.js';
+import {
+  clipByGlobalNorm,
+  type GradientTransform,
+  GradStabError,
+  gradientPipeline,
+  skipNonFinite,
+} from '../../src/index.js';
 import { tensorsLeftBy, useCpu, values } from '../helpers/tf.js';
 
 beforeAll(useCpu);
@@ -63,7 +69,9 @@ describe('gradientPipeline (raw tf.variableGrads loops)', () => {
     five.dispose();
     expect(values(pipeline.state['0/totalSkipped'] as tf.Tensor)).toEqual([5]);
     expect(() => pipeline.setState({ '0/totalSkipped': tf.ones([2]) })).toThrow(
-      new GradStabError('gradientPipeline.setState: the state "0/totalSkipped" must keep its shape [] and dtype float32, got shape [2] and dtype float32.'),
+      new GradStabError(
+        'gradientPipeline.setState: the state "0/totalSkipped" must keep its shape [] and dtype float32, got shape [2] and dtype float32.',
+      ),
     );
   });
 });

@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  GradStabError,
   type GradientTransform,
+  GradStabError,
   isGradientTransform,
   registerTransform,
-  TransformedOptimizer,
+  type TransformedOptimizer,
   transformFromConfig,
   withTransforms,
 } from '../../src/index.js';
@@ -47,7 +47,9 @@ describe('custom transforms', () => {
         'transformFromConfig: unknown transform kind "nobodyRegisteredThis"; register custom transforms with registerTransform(kind, factory) before loading.',
       ),
     );
-    expect(() => transformFromConfig(7)).toThrow('transformFromConfig: a transform description must be an object {kind, config}, got 7.');
+    expect(() => transformFromConfig(7)).toThrow(
+      'transformFromConfig: a transform description must be an object {kind, config}, got 7.',
+    );
   });
 
   it('isGradientTransform tells transforms from other objects', () => {
