@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs the packed tarball into an empty project with @tensorflow/tfjs and uses it from ESM and from CommonJS:
+# what a user gets from `npm install gradstab`, not what the repository's own sources do.
+set -euo pipefail
+tarball=$(realpath "$1")
+tfjs_version=$(node -p "require('./node_modules/@tensorflow/tfjs/package.json').version")
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+cd "$dir"
+npm init -y >/dev/null
+npm install --no-audit --no-fund --loglevel=error "$tarball" "@tensorflow/tfjs@$tfjs_version" >/dev/null
+
+cat > esm.mjs <<'JS'
+import * as tf from '@tensorflow/tfjs';
+import { clipByGlobalNorm, skipNonFinite, withTransforms, TransformedOptimizer } from 'gradstab';
+tf.enableProdMode();
+await tf.setBackend('cpu');
+const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [2] })] });
+const optimizer = withTransforms(tf.train.adam(0.01), clipByGlobalNorm(1), skipNonFinite());
+model.compile({ optimizer, loss: 'meanSquaredError' });
+await model.fit(tf.ones([4, 2]), tf.ones([4, 1]), { epochs: 2, verbose: 0 });
+let saved;
+await model.save(tf.io.withSaveHandler(async (a) => { saved = a; return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }; }), { includeOptimizer: true });
+const loaded = await tf.loadLayersModel(tf.io.fromMemory(saved));
+if (!(loaded.optimizer instanceof TransformedOptimizer) || loaded.optimizer.iterations !== 2) {
+  throw new Error('ESM: optimizer did not survive save/load');
+}
+console.log('ESM ok: trained, saved and loaded a TransformedOptimizer');
+JS
+
+cat > cjs.cjs <<'JS'
+const tf = require('@tensorflow/tfjs');
+const { clipOptimizer, globalNorm, GradStabError } = require('gradstab');
+tf.enableProdMode();
+tf.setBackend('cpu').then(() => {
+  const n = globalNorm({ a: tf.tensor1d([3]), b: tf.tensor1d([4]) }).dataSync()[0];
+  if (Math.abs(n - 5) > 1e-6) throw new Error(`CJS: globalNorm gave ${n}`);
+  try { clipOptimizer(tf.train.sgd(0.1), {}); throw new Error('CJS: no error'); }
+  catch (e) { if (!(e instanceof GradStabError)) throw e; }
+  console.log('CJS ok: globalNorm and GradStabError');
+});
+JS
+
+node esm.mjs
+node cjs.cjs
