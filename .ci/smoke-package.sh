@@ -43,3 +43,34 @@ JS
 
 node esm.mjs
 node cjs.cjs
+
+# A bundler that tree-shakes must keep the optimizer's class registration: an app that only loads a saved model
+# imports gradstab for its side effect alone, then loads a model whose training config names
+# GradStabTransformedOptimizer.
+npm install --no-audit --no-fund --loglevel=error esbuild@0.25 >/dev/null
+cat > bundled.mjs <<'JS'
+import * as tf from '@tensorflow/tfjs';
+import 'gradstab';
+tf.enableProdMode();
+await tf.setBackend('cpu');
+const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [2] })] });
+const trainingConfig = {
+  loss: 'mean_squared_error',
+  metrics: [],
+  optimizer_config: {
+    class_name: 'GradStabTransformedOptimizer',
+    config: {
+      optimizer: { className: 'SGD', config: { learningRate: 0.1 } },
+      transforms: [{ kind: 'clipByValue', config: { min: -1, max: 1 } }],
+    },
+  },
+};
+const loaded = await tf.loadLayersModel(
+  tf.io.fromMemory({ modelTopology: model.toJSON(null, false), trainingConfig }),
+);
+if (loaded.optimizer.getClassName() !== 'GradStabTransformedOptimizer') throw new Error('bundle: class not registered');
+console.log('bundle ok: a tree-shaken bundle with a bare `import \'gradstab\'` loads a TransformedOptimizer');
+JS
+npx --no-install esbuild bundled.mjs --bundle --format=esm --platform=node --tree-shaking=true \
+  --external:@tensorflow/* --outfile=out.mjs --log-level=warning
+node out.mjs
