@@ -3,7 +3,7 @@
  *
  * Trains the same seeded MLP on built-in data (a noisy sine, with a few corrupted targets of magnitude 1e3, the
  * kind of batch that makes a step explode) three ways: the bare optimizer, `clipOptimizer({globalClipNorm})` and
- * `withTransforms(clipByGlobalNorm, skipNonFinite)`. Prints a table of final loss on clean data, the largest
+ * `withTransforms(skipNonFinite, clipByGlobalNorm)`. Prints a table of final loss on clean data, the largest
  * gradient norm seen and whether the weights stayed finite.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -130,11 +130,11 @@ async function main(): Promise<void> {
   console.log(`gradstab demo: ${options.steps} steps per configuration on the ${backend} backend\n`);
   const lr = 0.05;
   const clipped = clipOptimizer(tf.train.sgd(lr), { globalClipNorm: 1 });
-  const guarded = withTransforms(tf.train.sgd(lr), clipByGlobalNorm(1), skipNonFinite());
+  const guarded = withTransforms(tf.train.sgd(lr), skipNonFinite(), clipByGlobalNorm(1));
   const rows = [
     await train('SGD, no clipping', tf.train.sgd(lr), options.steps, () => 0),
     await train('SGD + clipOptimizer({globalClipNorm: 1})', clipped, options.steps, () => clipped.skippedSteps),
-    await train('SGD + clipByGlobalNorm(1) + skipNonFinite()', guarded, options.steps, () => guarded.skippedSteps),
+    await train('SGD + skipNonFinite() + clipByGlobalNorm(1)', guarded, options.steps, () => guarded.skippedSteps),
   ];
   console.log('');
   console.table(

@@ -3,13 +3,14 @@
  * @packageDocumentation
  */
 export { GradStabError } from './errors.js';
+export type { NamedTensor } from './internal/grads.js';
 export { type ClipOptimizerOptions, clipOptimizer } from './optimizer/clip-optimizer.js';
 export { TransformedOptimizer, withTransforms } from './optimizer/transformed-optimizer.js';
 export { chain } from './transforms/chain.js';
 export { type ClipByGlobalNormOptions, clipByGlobalNorm, clipByNorm } from './transforms/clip-norm.js';
 export { type ClipValueBounds, clipByValue } from './transforms/clip-value.js';
 export { type GlobalNormOptions, globalNorm } from './transforms/global-norm.js';
-export { type SkipNonFiniteOptions, type SkipNonFiniteState, skipNonFinite } from './transforms/non-finite.js';
+export { type SkipNonFiniteOptions, skipNonFinite } from './transforms/non-finite.js';
 export { type GradientPipeline, gradientPipeline, type PipelineStep } from './transforms/pipeline.js';
 export {
   isGradientTransform,

@@ -5,12 +5,16 @@ export function describeValue(value: unknown): string {
   if (value === null || value === undefined) return String(value);
   if (typeof value === 'function') return `a function${value.name ? ` (${value.name})` : ''}`;
   if (Array.isArray(value)) return `an array of length ${value.length}`;
-  const ctor = (value as object).constructor?.name;
+  const v = value as { shape?: unknown; dtype?: unknown; constructor?: { name?: string } };
+  if (Array.isArray(v.shape) && typeof v.dtype === 'string')
+    return `a tensor of shape [${v.shape}] and dtype ${v.dtype}`;
+  const ctor = v.constructor?.name;
+  if (ctor && ctor !== 'Object') return `an instance of ${ctor}`;
   try {
     const json = JSON.stringify(value);
-    if (json !== undefined && json.length <= 80) return ctor && ctor !== 'Object' ? `${ctor} ${json}` : json;
+    if (json !== undefined && json.length <= 80) return json;
   } catch {
-    // circular: fall through to the constructor name
+    // circular: fall through
   }
-  return ctor ? `an instance of ${ctor}` : 'an object';
+  return 'an object';
 }

@@ -1,8 +1,10 @@
 import type { NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
 
-/** tfjs's `{name, tensor}` pair (not exported by tfjs-core's public index). */
+/** tfjs's `{name, tensor}` pair, as optimizers take and give weights (tfjs-core's index does not export it). */
 export interface NamedTensor {
+  /** The variable's or weight's name. */
   name: string;
+  /** Its value. */
   tensor: Tensor;
 }
 
@@ -53,9 +55,11 @@ export function viewGradients(fn: string, container: GradientContainer): Gradien
   };
 }
 
-function checkGradient(fn: string, name: string, tensor: Tensor): Tensor {
+/** Gradients must be float32: other dtypes would give silently wrong norms (int32) or no gradient at all. */
+export function checkGradient(fn: string, name: string | null, tensor: Tensor): Tensor {
   if (tensor.dtype !== 'float32') {
-    fail(fn, 'gradients must be float32 tensors', tensor, `${tensor.dtype} for ${JSON.stringify(name)}`);
+    const shown = name === null ? `a tensor of dtype ${tensor.dtype}` : `${tensor.dtype} for ${JSON.stringify(name)}`;
+    fail(fn, 'gradients must be float32 tensors', tensor, shown);
   }
   return tensor;
 }

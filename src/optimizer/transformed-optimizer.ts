@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { readConfigKey } from '../internal/config-values.js';
 import { type GradientContainer, type NamedTensor, viewGradients } from '../internal/grads.js';
 import { fail } from '../internal/validate.js';
 import { type GradientPipeline, gradientPipeline } from '../transforms/pipeline.js';
@@ -30,17 +29,25 @@ const STATE_PREFIX = '__gradstab__/';
  * ```ts
  * import * as tf from '@tensorflow/tfjs';
  * import { clipByGlobalNorm, skipNonFinite, TransformedOptimizer } from 'gradstab';
- * const optimizer = new TransformedOptimizer(tf.train.adam(0.1), [clipByGlobalNorm(1), skipNonFinite()]);
+ * const optimizer = new TransformedOptimizer(tf.train.adam(0.1), [skipNonFinite(), clipByGlobalNorm(1)]);
  * const w = tf.variable(tf.tensor1d([3, -4]));
  * optimizer.minimize(() => tf.sum(tf.square(w)) as tf.Scalar);
  * console.log(optimizer.iterations); // 1
- * console.log(await optimizer.readState()); // { '1/consecutive': 0, '1/totalNonFinite': 0, '1/totalSkipped': 0 }
+ * console.log(await optimizer.readState()); // { '0/consecutive': 0, '0/totalNonFinite': 0, '0/totalSkipped': 0 }
  * ```
  */
 export class TransformedOptimizer extends tf.Optimizer {
   /** The class name under which tfjs saves and loads it. */
   static get className(): string {
     return 'GradStabTransformedOptimizer';
+  }
+
+  /**
+   * A real prototype check: `tf.Optimizer`'s own `instanceof` is duck-typed (any object with `minimize`,
+   * `computeGradients` and `applyGradients` passes), which would make every optimizer look like a wrapper.
+   */
+  static override [Symbol.hasInstance](instance: unknown): boolean {
+    return typeof instance === 'object' && instance !== null && Object.prototype.isPrototypeOf.call(TransformedOptimizer.prototype, instance);
   }
 
   /** The optimizer that applies the transformed gradients. */
@@ -56,6 +63,15 @@ export class TransformedOptimizer extends tf.Optimizer {
     super();
     if (!(optimizer instanceof tf.Optimizer)) {
       fail('withTransforms', 'optimizer must be a tf.Optimizer, such as tf.train.adam()', optimizer);
+    }
+    if (optimizer instanceof TransformedOptimizer) {
+      // Two wrappers would save their state under the same weight names; one chain says the same thing.
+      fail(
+        'withTransforms',
+        'optimizer must not already be a TransformedOptimizer (pass all transforms to one withTransforms call)',
+        optimizer,
+        `a TransformedOptimizer with transforms [${optimizer.transforms.map((t) => t.kind).join(', ')}]`,
+      );
     }
     this.optimizer = optimizer;
     this.transforms = checkTransforms('withTransforms', transforms);
@@ -81,20 +97,28 @@ export class TransformedOptimizer extends tf.Optimizer {
 
   /** The current transform state, read to numbers (asynchronously: no blocking read). Keys as in the weights. */
   async readState(): Promise<Record<string, number | number[]>> {
-    const out: Record<string, number | number[]> = {};
-    for (const [key, t] of Object.entries(this.pipeline.state)) {
-      const values = Array.from(await t.data());
-      out[key] = t.rank === 0 ? (values[0] as number) : values;
-    }
-    return out;
+    const entries = Object.entries(this.pipeline.state);
+    const data = await Promise.all(entries.map(([, t]) => t.data()));
+    return Object.fromEntries(
+      entries.map(([key, t], i) => {
+        const values = Array.from(data[i] as ArrayLike<number>);
+        return [key, t.rank === 0 ? (values[0] as number) : values];
+      }),
+    );
   }
 
+  /**
+   * The inner optimizer's weights (`iter` first, then its slots), followed by the transform state under
+   * `__gradstab__/<key>`: what `model.save(handler, {includeOptimizer: true})` stores. The tensors are the live
+   * state variables, valid while training goes on.
+   */
   override async getWeights(): Promise<NamedTensor[]> {
     const inner = await this.optimizer.getWeights();
     const own = Object.entries(this.pipeline.state).map(([key, tensor]) => ({ name: STATE_PREFIX + key, tensor }));
     return [...inner, ...own];
   }
 
+  /** Restores weights from {@link TransformedOptimizer.getWeights}: the inner optimizer's, then the transform state. */
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
     const own = weightValues.filter((w) => w.name.startsWith(STATE_PREFIX));
     await this.optimizer.setWeights(weightValues.filter((w) => !w.name.startsWith(STATE_PREFIX)));
@@ -118,8 +142,8 @@ export class TransformedOptimizer extends tf.Optimizer {
     cls: tf.serialization.SerializableConstructor<T>,
     config: tf.serialization.ConfigDict,
   ): T {
-    const inner = readConfigKey(config, 'optimizer') as Record<string, unknown> | undefined;
-    const className = inner && readConfigKey(inner, 'className');
+    const inner = config.optimizer as Record<string, unknown> | undefined;
+    const className = inner?.className;
     const entry =
       typeof className === 'string' ? tf.serialization.SerializationMap.getMap().classNameMap[className] : undefined;
     if (!entry) {
@@ -131,7 +155,7 @@ export class TransformedOptimizer extends tf.Optimizer {
     }
     const [innerCls, innerFromConfig] = entry;
     const optimizer = innerFromConfig(innerCls, (inner?.config ?? {}) as tf.serialization.ConfigDict);
-    const transforms = readConfigKey(config, 'transforms');
+    const transforms = config.transforms;
     if (!Array.isArray(transforms))
       fail('TransformedOptimizer.fromConfig', 'config.transforms must be an array', transforms);
     return new cls(optimizer, transforms.map(transformFromConfig));
@@ -162,7 +186,7 @@ tf.serialization.registerClass(TransformedOptimizer);
  * import { clipByGlobalNorm, skipNonFinite, withTransforms } from 'gradstab';
  * const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [2] })] });
  * model.compile({
- *   optimizer: withTransforms(tf.train.adam(1e-2), clipByGlobalNorm(1), skipNonFinite()),
+ *   optimizer: withTransforms(tf.train.adam(1e-2), skipNonFinite(), clipByGlobalNorm(1)),
  *   loss: 'meanSquaredError',
  * });
  * await model.fit(tf.ones([8, 2]), tf.ones([8, 1]), { epochs: 2, verbose: 0 });

@@ -1,6 +1,6 @@
 import type { NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
 import { fail } from '../internal/validate.js';
-import { checkTransforms, registerTransform, transformFromConfig, transformToConfig } from './registry.js';
+import { buildTransform, checkTransforms, registerBuiltInTransform } from './registry.js';
 import type { GradientTransform, TransformState } from './types.js';
 
 /**
@@ -21,7 +21,7 @@ export function chain(...transforms: GradientTransform[]): GradientTransform {
   const parts = checkTransforms('chain', transforms);
   return {
     kind: 'chain',
-    config: { transforms: parts.map(transformToConfig) },
+    config: { transforms: parts.map((t) => ({ kind: t.kind, config: t.config })) },
     init: () => {
       const state: Record<string, Tensor> = {};
       parts.forEach((t, i) => {
@@ -56,8 +56,8 @@ function subState(state: TransformState, index: number): TransformState {
   return out;
 }
 
-registerTransform('chain', (c) => {
+registerBuiltInTransform('chain', (c) => {
   const list = c.transforms;
   if (!Array.isArray(list)) fail('chain', 'config.transforms must be an array', list);
-  return chain(...list.map(transformFromConfig));
+  return chain(...list.map((t: { kind: string; config: Record<string, unknown> }) => buildTransform(t.kind, t.config)));
 });

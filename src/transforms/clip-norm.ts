@@ -1,11 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { decodeNumber, readConfigKey } from '../internal/config-values.js';
 import { mapGrads } from '../internal/map-grads.js';
 import { safeNorm } from '../internal/norms.js';
 import { optionsObject, positiveFinite } from '../internal/validate.js';
 import { normOfAll } from './global-norm.js';
 import { parseNormType } from './norm-type.js';
-import { registerTransform } from './registry.js';
+import { registerBuiltInTransform } from './registry.js';
 import type { GradientTransform, NormType } from './types.js';
 
 /** PyTorch's guard in `clip_grad_norm_`: keeps the coefficient finite when the norm is 0. */
@@ -49,8 +48,8 @@ export interface ClipByGlobalNormOptions {
 /**
  * Scales all gradients by one factor so that their global norm is at most `maxNorm`, as PyTorch's
  * `clip_grad_norm_`: the factor is `min(1, maxNorm / (N + 1e-6))`, always multiplied (no branch, no read).
- * The direction of the update is kept. A non-finite N makes finite entries 0 and non-finite ones NaN, as in
- * PyTorch; put {@link skipNonFinite} after it to drop such steps.
+ * The direction of the update is kept. As in PyTorch, an infinite N makes finite entries 0 and infinite ones NaN,
+ * and a NaN N makes every entry NaN; put {@link skipNonFinite} before it to drop such steps.
  *
  * Pascanu, Mikolov & Bengio (2013), "On the difficulty of training recurrent neural networks".
  *
@@ -80,9 +79,7 @@ export function clipByGlobalNorm(maxNorm: number, options?: ClipByGlobalNormOpti
   };
 }
 
-registerTransform('clipByNorm', (c) => clipByNorm(decodeNumber(readConfigKey(c, 'maxNorm')) as number));
-registerTransform('clipByGlobalNorm', (c) =>
-  clipByGlobalNorm(decodeNumber(readConfigKey(c, 'maxNorm')) as number, {
-    normType: (readConfigKey(c, 'normType') ?? 2) as NormType,
-  }),
+registerBuiltInTransform('clipByNorm', (c) => clipByNorm(c.maxNorm as number));
+registerBuiltInTransform('clipByGlobalNorm', (c) =>
+  clipByGlobalNorm(c.maxNorm as number, { normType: c.normType as NormType }),
 );

@@ -1,13 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { decodeNumber, encodeNumber } from '../internal/config-values.js';
 import { mapGrads } from '../internal/map-grads.js';
 import { fail, positiveFinite } from '../internal/validate.js';
-import { registerTransform } from './registry.js';
+import { registerBuiltInTransform } from './registry.js';
 import type { GradientTransform } from './types.js';
 
 /** Bounds for {@link clipByValue}: any numbers with `min < max`; either may be infinite for a one-sided clip. */
 export interface ClipValueBounds {
+  /** The lowest value an entry may take; may be -Infinity. */
   readonly min: number;
+  /** The highest value an entry may take; may be Infinity. */
   readonly max: number;
 }
 
@@ -32,7 +33,7 @@ export function clipByValue(limit: number | ClipValueBounds): GradientTransform 
   const { min, max } = parseBounds(limit);
   return {
     kind: FN,
-    config: { min: encodeNumber(min), max: encodeNumber(max) },
+    config: { min, max },
     init: () => ({}),
     update: (grads, state) => ({ grads: mapGrads(grads, (g) => tf.clipByValue(g, min, max)), state }),
   };
@@ -57,6 +58,4 @@ function parseBounds(limit: unknown): ClipValueBounds {
   return { min: min as number, max: max as number };
 }
 
-registerTransform(FN, (config) =>
-  clipByValue({ min: decodeNumber(config.min) as number, max: decodeNumber(config.max) as number }),
-);
+registerBuiltInTransform(FN, (config) => clipByValue(config as unknown as ClipValueBounds));

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { checkGradient } from '../internal/grads.js';
 import { flatConcat, safeNorm } from '../internal/norms.js';
 import { fail, optionsObject } from '../internal/validate.js';
 import { parseNormType } from './norm-type.js';
@@ -33,8 +34,7 @@ export function globalNorm(grads: tf.NamedTensorMap | readonly tf.Tensor[], opti
   const tensors = (Array.isArray(grads) ? grads : Object.values(grads)).filter((t): t is tf.Tensor => t != null);
   for (const t of tensors) {
     if (!(t instanceof tf.Tensor)) fail('globalNorm', 'grads must hold tensors', t);
-    if (t.dtype !== 'float32')
-      fail('globalNorm', 'gradients must be float32 tensors', t, `a tensor of dtype ${t.dtype}`);
+    checkGradient('globalNorm', null, t);
   }
   return normOfAll(tensors, normType);
 }

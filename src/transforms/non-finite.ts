@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { decodeNumber, encodeNumber, readConfigKey } from '../internal/config-values.js';
 import { flatConcat } from '../internal/norms.js';
 import { optionsObject, wholeNumber } from '../internal/validate.js';
-import { registerTransform } from './registry.js';
-import type { GradientTransform, TransformState } from './types.js';
+import { registerBuiltInTransform } from './registry.js';
+import type { GradientTransform } from './types.js';
 
 /** Options of {@link skipNonFinite}. */
 export interface SkipNonFiniteOptions {
@@ -15,29 +14,29 @@ export interface SkipNonFiniteOptions {
 }
 
 /**
- * The state of {@link skipNonFinite} (float32 scalars), saved with the optimizer.
- * - `consecutive`: non-finite steps in a row up to now (0 after a finite step).
- * - `totalNonFinite`: non-finite steps seen in all.
- * - `totalSkipped`: steps skipped in all.
- */
-export type SkipNonFiniteState = TransformState;
-
-/**
  * Skips a step whose gradients hold a NaN or an Infinity: the inner optimizer is not called, so the weights, its
  * moments and its `iterations` stay exactly as they were, and later steps equal those of a run that never saw
  * the bad batch. (Zeroing the gradients is not the same: Adam still moves on zero gradients through momentum.)
  * This is optax's `apply_if_finite` and what DeepSpeed and Keras's loss scaling do with overflowing steps.
  *
+ * Put it **first** in the chain, as optax checks the raw gradients: `clipByValue` would turn an Infinity into the
+ * limit and hide it, and stateful transforms after it never record a bad step.
+ *
+ * State (int32 scalars, saved with the optimizer): `consecutive` (non-finite steps in a row up to now, 0 after a
+ * finite step), `totalNonFinite` and `totalSkipped`.
+ *
  * Cost: deciding to skip needs the answer on the host, so this transform reads **one boolean per step**
- * (a blocking `dataSync` of a scalar). Nothing else in the clipping transforms reads.
+ * (a blocking `dataSync` of a scalar). Nothing else in the clipping transforms reads. On WebGPU, where `dataSync`
+ * of GPU-resident data is not allowed, use the clipping transforms without it.
  *
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs';
  * import { clipByGlobalNorm, skipNonFinite, withTransforms } from 'gradstab';
- * const optimizer = withTransforms(tf.train.adam(1e-3), clipByGlobalNorm(1), skipNonFinite());
- * // ...train; then:
- * console.log(optimizer.skippedSteps); // steps dropped because a gradient was NaN or Infinity
+ * const optimizer = withTransforms(tf.train.adam(1e-3), skipNonFinite(), clipByGlobalNorm(1));
+ * const w = tf.variable(tf.tensor1d([1, 2]));
+ * optimizer.minimize(() => tf.sum(tf.mul(w, NaN)) as tf.Scalar); // NaN gradients: skipped
+ * console.log(optimizer.skippedSteps, optimizer.iterations); // 1 0
  * ```
  */
 export function skipNonFinite(options?: SkipNonFiniteOptions): GradientTransform {
@@ -49,15 +48,17 @@ export function skipNonFinite(options?: SkipNonFiniteOptions): GradientTransform
     0,
     true,
   );
+  const zero = () => tf.scalar(0, 'int32');
   return {
     kind: 'skipNonFinite',
-    config: { maxConsecutive: encodeNumber(maxConsecutive) },
-    init: () => ({ consecutive: tf.scalar(0), totalNonFinite: tf.scalar(0), totalSkipped: tf.scalar(0) }),
+    config: { maxConsecutive },
+    init: () => ({ consecutive: zero(), totalNonFinite: zero(), totalSkipped: zero() }),
     update: (grads, state) => {
       const tensors = Object.values(grads);
       const finite = tensors.length === 0 ? tf.scalar(true, 'bool') : tf.all(tf.isFinite(flatConcat(tensors)));
-      const bad = tf.cast(tf.logicalNot(finite), 'float32');
-      const consecutive = tf.mul(tf.add(state.consecutive as tf.Tensor, 1), bad);
+      const bad = tf.cast(tf.logicalNot(finite), 'int32');
+      const one = tf.scalar(1, 'int32');
+      const consecutive = tf.mul(tf.add(state.consecutive as tf.Tensor, one), bad);
       const apply = tf.logicalOr(finite, tf.greater(consecutive, maxConsecutive));
       // The one read this transform is documented to make: the host must know whether to call the optimizer.
       const skip = apply.dataSync()[0] === 0;
@@ -66,7 +67,7 @@ export function skipNonFinite(options?: SkipNonFiniteOptions): GradientTransform
         state: {
           consecutive,
           totalNonFinite: tf.add(state.totalNonFinite as tf.Tensor, bad),
-          totalSkipped: skip ? tf.add(state.totalSkipped as tf.Tensor, 1) : (state.totalSkipped as tf.Tensor),
+          totalSkipped: skip ? tf.add(state.totalSkipped as tf.Tensor, one) : (state.totalSkipped as tf.Tensor),
         },
         skip,
       };
@@ -74,6 +75,4 @@ export function skipNonFinite(options?: SkipNonFiniteOptions): GradientTransform
   };
 }
 
-registerTransform('skipNonFinite', (c) =>
-  skipNonFinite({ maxConsecutive: decodeNumber(readConfigKey(c, 'maxConsecutive')) }),
-);
+registerBuiltInTransform('skipNonFinite', (c) => skipNonFinite({ maxConsecutive: c.maxConsecutive as number }));

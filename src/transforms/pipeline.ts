@@ -1,13 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { disposeReplaced } from '../internal/dispose.js';
 import { viewGradients } from '../internal/grads.js';
 import { fail } from '../internal/validate.js';
 import { chain } from './chain.js';
-import type { GradientTransform, TransformState } from './types.js';
+import type { GradientTransform } from './types.js';
 
 /** The outcome of one {@link GradientPipeline.apply}. */
 export interface PipelineStep {
-  /** The transformed gradients; some may be the input tensors themselves. Dispose both maps when done. */
+  /**
+   * The transformed gradients, under the input's names. Each is either an input tensor itself or a new tensor
+   * owned by the caller: dispose both maps when done (disposing a tensor twice is harmless).
+   */
   readonly grads: tf.NamedTensorMap;
   /** True when a transform (such as {@link skipNonFinite}) decided this step must not be applied. */
   readonly skip: boolean;
@@ -20,18 +22,20 @@ export interface PipelineStep {
 export interface GradientPipeline {
   /** The composed transform (a {@link chain} of the ones given). */
   readonly transform: GradientTransform;
-  /** The current state (owned by the pipeline: do not dispose). */
-  readonly state: TransformState;
   /**
-   * Transforms one step's gradients. Tensors it creates along the way are freed; the state tensors are kept
-   * (also inside `tf.tidy`) until replaced.
+   * The state, held in non-trainable variables that each step updates with `assign` (as tfjs optimizers hold
+   * their slots), so a reference taken now stays valid and shows the latest values. Owned by the pipeline.
+   */
+  readonly state: Readonly<Record<string, tf.Variable>>;
+  /**
+   * Transforms one step's gradients. Tensors it creates along the way are freed, also inside `tf.tidy`.
    * @param grads Gradients by variable name, float32, as from `tf.variableGrads`.
    * @param params Current variable values by the same names, for transforms that need them.
    */
   apply(grads: tf.NamedTensorMap, params?: tf.NamedTensorMap): PipelineStep;
-  /** Replaces the state (by key; missing keys keep their value). The pipeline keeps its own copies. */
-  setState(state: TransformState): void;
-  /** Disposes the state tensors. */
+  /** Sets state values by key (as loaded from saved weights); each key must exist and keep its shape and dtype. */
+  setState(values: Readonly<Record<string, tf.Tensor>>): void;
+  /** Disposes the state variables. */
   dispose(): void;
 }
 
@@ -45,7 +49,7 @@ export interface GradientPipeline {
  * import { clipByGlobalNorm, gradientPipeline, skipNonFinite } from 'gradstab';
  * const w = tf.variable(tf.tensor1d([1, 2]), true, 'w');
  * const optimizer = tf.train.sgd(0.1);
- * const pipeline = gradientPipeline(clipByGlobalNorm(1), skipNonFinite());
+ * const pipeline = gradientPipeline(skipNonFinite(), clipByGlobalNorm(1));
  * for (let step = 0; step < 3; step++) {
  *   const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(w)) as tf.Scalar);
  *   const out = pipeline.apply(grads);
@@ -56,50 +60,67 @@ export interface GradientPipeline {
  */
 export function gradientPipeline(...transforms: GradientTransform[]): GradientPipeline {
   const transform = chain(...transforms);
-  let state: TransformState = keepAll(tf.tidy(() => transform.init()));
+  const state: Record<string, tf.Variable> = {};
+  tf.tidy(() => {
+    for (const [key, value] of Object.entries(transform.init())) state[key] = tf.variable(value, false);
+  });
   return {
     transform,
-    get state() {
-      return state;
-    },
+    state,
     apply(grads, params) {
-      const input = viewGradients('gradientPipeline.apply', grads).grads;
-      const result = tf.tidy(() => {
-        const r = transform.update(input, state, params ? { params } : {});
-        return { grads: { ...r.grads }, state: { ...r.state }, skip: r.skip === true };
+      const fn = 'gradientPipeline.apply';
+      const input = viewGradients(fn, grads).grads;
+      // Tensors the caller must not lose: a transform may hand back a variable as a gradient.
+      const owned = new Set<tf.Tensor>([...Object.values(params ?? {}), ...Object.values(state)]);
+      return tf.tidy(() => {
+        const result = transform.update(input, state, params ? { params } : {});
+        for (const [key, value] of Object.entries(result.state)) assignState(fn, state, key, value);
+        const out: tf.NamedTensorMap = {};
+        for (const name of Object.keys(input)) {
+          const g = result.grads[name];
+          if (!g) {
+            const names = Object.keys(result.grads);
+            fail(
+              fn,
+              `the transforms must return a gradient for every input, and ${JSON.stringify(name)} is missing`,
+              names,
+              `[${names.join(', ')}]`,
+            );
+          }
+          out[name] = owned.has(g) ? tf.clone(g) : g;
+        }
+        return { grads: out, skip: result.skip === true };
       });
-      const next = keepAll(result.state as TransformState);
-      disposeReplaced(state, next);
-      state = next;
-      return { grads: result.grads as tf.NamedTensorMap, skip: result.skip as boolean };
     },
     setState(values) {
-      if (values === null || typeof values !== 'object')
-        fail('gradientPipeline.setState', 'state must be a map', values);
-      const next: Record<string, tf.Tensor> = { ...state };
-      for (const [key, value] of Object.entries(values)) {
-        const current = state[key];
-        if (current && (current.dtype !== value.dtype || !tf.util.arraysEqual(current.shape, value.shape))) {
-          fail(
-            'gradientPipeline.setState',
-            `the state ${JSON.stringify(key)} must keep its shape [${current.shape}] and dtype ${current.dtype}`,
-            value,
-            `shape [${value.shape}] and dtype ${value.dtype}`,
-          );
-        }
-        next[key] = tf.keep(tf.clone(value));
-      }
-      disposeReplaced(state, next);
-      state = next;
+      const fn = 'gradientPipeline.setState';
+      if (values === null || typeof values !== 'object') fail(fn, 'state must be a map of tensors', values);
+      for (const [key, value] of Object.entries(values)) assignState(fn, state, key, value);
     },
     dispose() {
-      disposeReplaced(state, {});
-      state = {};
+      for (const key of Object.keys(state)) {
+        state[key]?.dispose();
+        delete state[key];
+      }
     },
   };
 }
 
-function keepAll(state: TransformState): TransformState {
-  for (const t of Object.values(state)) tf.keep(t);
-  return state;
+/** Stores a new state value; `assign` shares the value's buffer, so the value itself may be freed afterwards. */
+function assignState(fn: string, state: Record<string, tf.Variable>, key: string, value: unknown): void {
+  const current = state[key];
+  if (!current) {
+    fail(fn, `state keys are those the transforms' init() created (${Object.keys(state).join(', ') || 'none'})`, key);
+  }
+  if (current === value) return;
+  if (!(value instanceof tf.Tensor)) fail(fn, `the state ${JSON.stringify(key)} must be a tensor`, value);
+  if (current.dtype !== value.dtype || !tf.util.arraysEqual(current.shape, value.shape)) {
+    fail(
+      fn,
+      `the state ${JSON.stringify(key)} must keep its shape [${current.shape}] and dtype ${current.dtype}`,
+      value,
+      `shape [${value.shape}] and dtype ${value.dtype}`,
+    );
+  }
+  current.assign(value);
 }

@@ -1,4 +1,4 @@
-import { GradStabError } from '../errors.js';
+import { decodeConfig, encodeConfig } from '../internal/config-codec.js';
 import { fail } from '../internal/validate.js';
 import type { GradientTransform, TransformConfig } from './types.js';
 
@@ -6,16 +6,22 @@ import type { GradientTransform, TransformConfig } from './types.js';
 export type TransformFactory = (config: Readonly<Record<string, unknown>>) => GradientTransform;
 
 const factories = new Map<string, TransformFactory>();
+const builtInKinds = new Set<string>();
 
-// Kinds are matched without case or underscores: tfjs may snake_case or camelCase them on a save/load round trip.
-function normalizeKind(kind: string): string {
-  return kind.replace(/_/g, '').toLowerCase();
+/** Registers a kind that ships with gradstab (internal: a second load of the package may register it again). */
+export function registerBuiltInTransform(kind: string, factory: TransformFactory): void {
+  builtInKinds.add(kind);
+  factories.set(kind, factory);
 }
 
 /**
  * Makes a custom transform kind loadable: optimizers whose transforms include it can then be saved and loaded.
+ * Registering the same custom kind again replaces its factory; the built-in kinds cannot be replaced.
  *
- * @param kind The `kind` your transform objects report; unique (the built-in kinds are taken).
+ * The config your transform reports may hold numbers (Infinity and NaN too), strings, booleans, null, arrays and
+ * plain objects; gradstab encodes it so that it survives tfjs's save/load unchanged.
+ *
+ * @param kind The `kind` your transform objects report.
  * @param factory Rebuilds the transform from the `config` it reported.
  * @example
  * ```ts
@@ -37,8 +43,9 @@ function normalizeKind(kind: string): string {
  */
 export function registerTransform(kind: string, factory: TransformFactory): void {
   if (typeof kind !== 'string' || kind.length === 0) fail('registerTransform', 'kind must be a non-empty string', kind);
+  if (builtInKinds.has(kind)) fail('registerTransform', 'kind must not be one of gradstab’s built-in kinds', kind);
   if (typeof factory !== 'function') fail('registerTransform', 'factory must be a function', factory);
-  factories.set(normalizeKind(kind), factory);
+  factories.set(kind, factory);
 }
 
 /**
@@ -73,27 +80,31 @@ export function checkTransforms(fn: string, transforms: readonly unknown[]): Gra
 }
 
 /**
- * The serializable description of a transform: its kind and config (what the optimizer wrapper saves).
+ * The persisted description of a transform (what the optimizer wrapper saves): its kind and its config, encoded so
+ * that it survives JSON and tfjs's save/load conversions (Infinity, NaN, underscores in strings and keys).
  *
  * @example
  * ```ts
- * import { clipByGlobalNorm, transformToConfig } from 'gradstab';
- * console.log(transformToConfig(clipByGlobalNorm(1))); // { kind: 'clipByGlobalNorm', config: { maxNorm: 1, normType: 2 } }
+ * import { skipNonFinite, transformToConfig } from 'gradstab';
+ * console.log(JSON.stringify(transformToConfig(skipNonFinite()))); // {"kind":"skipNonFinite","config":{"maxConsecutive":{"$nonFinite":"inf"}}}
  * ```
  */
 export function transformToConfig(transform: GradientTransform): TransformConfig {
-  return { kind: transform.kind, config: { ...transform.config } };
+  const fn = 'transformToConfig';
+  return {
+    kind: encodeConfig(fn, transform.kind) as string,
+    config: encodeConfig(fn, transform.config) as Record<string, unknown>,
+  };
 }
 
 /**
- * Rebuilds a transform from {@link transformToConfig}'s output, also after tfjs's save/load round trip has
- * snake_cased its keys or turned it into JSON.
+ * Rebuilds a transform from {@link transformToConfig}'s output, after JSON or a tfjs save/load round trip too.
  *
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs';
  * import { gradientPipeline, skipNonFinite, transformFromConfig, transformToConfig } from 'gradstab';
- * const saved = JSON.stringify(transformToConfig(skipNonFinite())); // maxConsecutive: Infinity is written 'inf'
+ * const saved = JSON.stringify(transformToConfig(skipNonFinite())); // maxConsecutive: Infinity survives JSON
  * const skip = transformFromConfig(JSON.parse(saved));
  * console.log(gradientPipeline(skip).apply({ w: tf.tensor1d([NaN]) }).skip); // true
  * ```
@@ -103,12 +114,14 @@ export function transformFromConfig(description: unknown): GradientTransform {
   if (d === null || typeof d !== 'object' || typeof d.kind !== 'string') {
     fail('transformFromConfig', 'a transform description must be an object {kind, config}', description);
   }
-  const factory = factories.get(normalizeKind(d.kind));
+  return buildTransform(decodeConfig(d.kind) as string, decodeConfig(d.config ?? {}) as Record<string, unknown>);
+}
+
+/** Rebuilds a transform from its kind and plain (decoded) config. */
+export function buildTransform(kind: string, config: Readonly<Record<string, unknown>>): GradientTransform {
+  const factory = factories.get(kind);
   if (!factory) {
-    throw new GradStabError(
-      `transformFromConfig: unknown transform kind ${JSON.stringify(d.kind)}; ` +
-        'register custom transforms with registerTransform(kind, factory) before loading.',
-    );
+    fail('transformFromConfig', 'kind must be registered with registerTransform(kind, factory) before loading', kind);
   }
-  return factory((d.config ?? {}) as Record<string, unknown>);
+  return factory(config);
 }

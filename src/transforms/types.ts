@@ -32,7 +32,9 @@ export interface TransformResult {
 
 /** A transform's serializable description: its kind and a JSON-safe config that survives tfjs's save/load. */
 export interface TransformConfig {
+  /** The transform's kind, as registered (encoded like the config's strings). */
   readonly kind: string;
+  /** The transform's config, encoded to survive JSON and tfjs's save/load conversions. */
   readonly config: Readonly<Record<string, unknown>>;
 }
 

@@ -36,7 +36,7 @@ class Recorder extends tf.Optimizer {
   }
 }
 
-const transforms = () => [clipByValue(5), clipByGlobalNorm(0.5), clipByNorm(0.4), skipNonFinite()];
+const transforms = () => [skipNonFinite(), clipByValue(5), clipByGlobalNorm(0.5), clipByNorm(0.4)];
 
 describe('TransformedOptimizer', () => {
   it('is a tf.Optimizer whose iterations are the inner optimizer’s', () => {
@@ -130,24 +130,33 @@ describe('TransformedOptimizer', () => {
     }
   });
 
-  it('skips a NaN batch inside fit: weights unchanged, iterations not advanced', async () => {
-    const model = tinyModel();
-    const opt = withTransforms(tf.train.adam(0.01), clipByGlobalNorm(1), skipNonFinite());
-    model.compile({ optimizer: opt, loss: 'meanSquaredError' });
-    const { x, y } = tinyData(8);
-    await model.trainOnBatch(x, y);
-    const before = weightsOf(model);
-    const bad = x.mul(tf.tensor2d([[Number.NaN, 1, 1]]));
-    await model.trainOnBatch(bad, y);
-    expect(weightsOf(model)).toEqual(before);
-    expect(opt.iterations).toBe(1);
-    expect(opt.skippedSteps).toBe(1);
+  it('skips a NaN batch inside fit: the run equals one that never saw the batch', async () => {
+    const { x, y } = tinyData(16);
+    const nanRows = tf
+      .tensor2d([[1, 1, 1]])
+      .tile([16, 1])
+      .bufferSync();
+    for (let r = 4; r < 8; r++) nanRows.set(Number.NaN, r, 0); // batch 2 of 4 (batchSize 4) holds NaN inputs
+    const xBad = tf.mul(x, nanRows.toTensor());
+    const keep = tf.tensor1d([0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15], 'int32');
+    const train = async (xs: tf.Tensor, ys: tf.Tensor) => {
+      const model = tinyModel(5);
+      const optimizer = withTransforms(tf.train.adam(0.01), skipNonFinite(), clipByGlobalNorm(1));
+      model.compile({ optimizer, loss: 'meanSquaredError' });
+      await model.fit(xs, ys, { batchSize: 4, epochs: 1, shuffle: false, verbose: 0 });
+      return { weights: weightsOf(model), optimizer };
+    };
+    const skipped = await train(xBad, y);
+    const clean = await train(tf.gather(x, keep), tf.gather(y, keep));
+    expect(skipped.weights).toEqual(clean.weights);
+    expect(skipped.optimizer.iterations).toBe(3);
+    expect(skipped.optimizer.skippedSteps).toBe(1);
   });
 
   it('saves and loads with includeOptimizer: class, inner optimizer, configs (Infinity too), state, iterations; resuming equals never stopping', async () => {
     const { x, y } = tinyData(16);
     const model = tinyModel(3);
-    const opt = withTransforms(tf.train.adam(0.02), clipByGlobalNorm(0.5, { normType: 'inf' }), skipNonFinite());
+    const opt = withTransforms(tf.train.adam(0.02), skipNonFinite(), clipByGlobalNorm(0.5, { normType: 'inf' }));
     model.compile({ optimizer: opt, loss: 'meanSquaredError' });
     await model.fit(x, y, { batchSize: 4, epochs: 1, shuffle: false, verbose: 0 });
     await model.trainOnBatch(x.mul(Number.NaN), y); // a skipped step, so that the state is not all zeros
@@ -158,17 +167,52 @@ describe('TransformedOptimizer', () => {
     expect(restored.optimizer.getClassName()).toBe('Adam');
     expect(restored.optimizer.getConfig()).toEqual(opt.optimizer.getConfig());
     expect(restored.transforms.map((t) => t.config)).toEqual([
+      { maxConsecutive: Number.POSITIVE_INFINITY },
       { maxNorm: 0.5, normType: 'inf' },
-      { maxConsecutive: 'inf' },
     ]);
     expect(restored.iterations).toBe(4);
-    expect(await restored.readState()).toEqual({ '1/consecutive': 1, '1/totalNonFinite': 1, '1/totalSkipped': 1 });
+    expect(await restored.readState()).toEqual({ '0/consecutive': 1, '0/totalNonFinite': 1, '0/totalSkipped': 1 });
 
     for (const m of [model, loaded]) await m.fit(x, y, { batchSize: 4, epochs: 2, shuffle: false, verbose: 0 });
     const a = weightsOf(model);
     const b = weightsOf(loaded);
     expect(Math.max(...a.map((w, i) => maxViolation(w, b[i] as number[], 1e-6)))).toBe(0);
     expect(restored.iterations).toBe(opt.iterations);
+  });
+
+  it('hands out weights that stay valid while training goes on (a save may await between steps)', async () => {
+    const opt = withTransforms(tf.train.adam(0.1), skipNonFinite());
+    const w = tf.variable(tf.tensor1d([1, 2]), true, 'live/w');
+    const step = (scale: number) => opt.minimize(() => tf.sum(tf.mul(w, scale)) as tf.Scalar, false, [w]);
+    step(1);
+    const weights = await opt.getWeights();
+    const pending = opt.readState();
+    step(Number.NaN); // a skipped step, between the call and the reads
+    step(1);
+    expect(weights.every((x) => !x.tensor.isDisposed)).toBe(true);
+    expect(await pending).toEqual({ '0/consecutive': 0, '0/totalNonFinite': 0, '0/totalSkipped': 0 }); // as called
+    const skippedWeight = weights.find((x) => x.name === '__gradstab__/0/totalSkipped')?.tensor as tf.Tensor;
+    expect(values(skippedWeight)).toEqual([1]);
+  });
+
+  it('rejects nesting (two wrappers would save their state under the same names)', () => {
+    expect(() => withTransforms(withTransforms(tf.train.adam(), skipNonFinite()), clipByValue(1))).toThrow(
+      new GradStabError(
+        'withTransforms: optimizer must not already be a TransformedOptimizer (pass all transforms to one withTransforms call), got a TransformedOptimizer with transforms [skipNonFinite].',
+      ),
+    );
+    expect(tf.train.adam() instanceof TransformedOptimizer).toBe(false); // tf.Optimizer's instanceof is duck-typed
+  });
+
+  it('refuses saved state that does not belong to its transforms', async () => {
+    const opt = withTransforms(tf.train.sgd(0.1), skipNonFinite());
+    const weights = [
+      { name: 'iter', tensor: tf.scalar(0, 'int32') },
+      { name: '__gradstab__/0/bogus', tensor: tf.scalar(1) },
+    ];
+    await expect(opt.setWeights(weights)).rejects.toThrow(
+      'gradientPipeline.setState: state keys are those the transforms\' init() created (0/consecutive, 0/totalNonFinite, 0/totalSkipped), got "0/bogus".',
+    );
   });
 
   it('disposes the inner optimizer and its own state', () => {

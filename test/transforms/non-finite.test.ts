@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   clipByGlobalNorm,
+  clipByValue,
   GradStabError,
   gradientPipeline,
   skipNonFinite,
@@ -37,13 +38,21 @@ describe('skipNonFinite', () => {
     const bad = [Number.NaN, 1];
     const inf = [Number.POSITIVE_INFINITY, 1];
     const clean = await train(tf.train.adam(0.1), good, 'clean');
-    const opt = withTransforms(tf.train.adam(0.1), clipByGlobalNorm(10), skipNonFinite());
+    const opt = withTransforms(tf.train.adam(0.1), skipNonFinite(), clipByGlobalNorm(10));
     const skipped = await train(opt, [good[0] as number[], bad, inf, ...good.slice(1)], 'skipped');
     expect(skipped.w).toEqual(clean.w);
     expect(skipped.slots).toEqual(clean.slots);
     expect(skipped.iterations).toBe(3);
     expect(opt.skippedSteps).toBe(2);
-    expect(await opt.readState()).toEqual({ '1/consecutive': 0, '1/totalNonFinite': 2, '1/totalSkipped': 2 });
+    expect(await opt.readState()).toEqual({ '0/consecutive': 0, '0/totalNonFinite': 2, '0/totalSkipped': 2 });
+  });
+
+  it('goes first: clipByValue before it would turn an Infinity into the limit and hide the bad step', () => {
+    const inf = () => ({ g: tf.tensor1d([Number.POSITIVE_INFINITY, 0.5]) });
+    const late = gradientPipeline(clipByValue(1), skipNonFinite()).apply(inf());
+    expect(late.skip).toBe(false);
+    expect(values(late.grads.g as tf.Tensor)).toEqual([1, 0.5]);
+    expect(gradientPipeline(skipNonFinite(), clipByValue(1)).apply(inf()).skip).toBe(true);
   });
 
   it('zeroing is not skipping: the same bad batch with zeroed gradients moves Adam (why a real skip matters)', async () => {
@@ -89,9 +98,9 @@ describe('skipNonFinite', () => {
 
   it('keeps maxConsecutive = Infinity through a JSON round trip', () => {
     const config = JSON.parse(JSON.stringify(transformToConfig(skipNonFinite())));
-    expect(config).toEqual({ kind: 'skipNonFinite', config: { maxConsecutive: 'inf' } });
-    expect(transformFromConfig(config).config).toEqual({ maxConsecutive: 'inf' });
-    expect(transformFromConfig({ kind: 'skip_non_finite', config: { max_consecutive: 3 } }).config).toEqual({
+    expect(config).toEqual({ kind: 'skipNonFinite', config: { maxConsecutive: { $nonFinite: 'inf' } } });
+    expect(transformFromConfig(config).config).toEqual({ maxConsecutive: Number.POSITIVE_INFINITY });
+    expect(transformFromConfig(transformToConfig(skipNonFinite({ maxConsecutive: 3 }))).config).toEqual({
       maxConsecutive: 3,
     });
   });

@@ -30,20 +30,70 @@ describe('gradientPipeline (raw tf.variableGrads loops)', () => {
     w.dispose();
   });
 
-  it('keeps its state alive inside tf.tidy (as fit runs each batch) and frees replaced state', () => {
+  it('keeps its state alive inside tf.tidy (as fit runs each batch), in the same variables, without growth', () => {
     const pipeline = gradientPipeline(skipNonFinite());
+    const held = pipeline.state['0/totalSkipped'] as tf.Variable;
     tf.tidy(() => {
       pipeline.apply({ g: tf.tensor1d([Number.NaN]) });
     });
-    const state = pipeline.state['0/totalSkipped'] as tf.Tensor;
-    expect(state.isDisposed).toBe(false);
-    expect(values(state)).toEqual([1]);
+    expect(held.isDisposed).toBe(false);
+    expect(values(held)).toEqual([1]);
     const before = tf.memory().numTensors;
     tf.tidy(() => {
       pipeline.apply({ g: tf.tensor1d([Number.NaN]) });
     });
-    expect(state.isDisposed).toBe(true);
+    expect(pipeline.state['0/totalSkipped']).toBe(held);
+    expect(values(held)).toEqual([2]);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('survives transforms whose outputs alias their state, their inputs or the params', () => {
+    // optax's trace pattern: the same tensor is the new gradient and the new state.
+    const trace: GradientTransform = {
+      kind: 'testTrace',
+      config: {},
+      init: () => ({ last: tf.zeros([2]) }),
+      update: (grads, _state) => {
+        const s = tf.mul(grads.w as tf.Tensor, 0.5);
+        return { grads: { w: s }, state: { last: s } };
+      },
+    };
+    // keeps the raw input gradient as its state, and hands back the weight itself as the gradient.
+    const aliasing: GradientTransform = {
+      kind: 'testAliasing',
+      config: {},
+      init: () => ({ input: tf.zeros([2]) }),
+      update: (grads, _state, context) => ({
+        grads: { w: context.params?.w as tf.Tensor },
+        state: { input: grads.w as tf.Tensor },
+      }),
+    };
+    const w = tf.variable(tf.tensor1d([3, 4]), true, 'alias/w');
+    const pipeline = gradientPipeline(trace, aliasing);
+    for (let i = 0; i < 2; i++) {
+      const grads = { w: tf.tensor1d([2, 2]) };
+      const out = pipeline.apply(grads, { w });
+      tf.dispose([grads, out.grads]); // the caller frees what it was handed
+    }
+    expect(w.isDisposed).toBe(false);
+    expect(values(w)).toEqual([3, 4]);
+    expect(values(pipeline.state['0/last'] as tf.Tensor)).toEqual([1, 1]);
+    expect(values(pipeline.state['1/input'] as tf.Tensor)).toEqual([1, 1]);
+    pipeline.dispose();
+  });
+
+  it('demands a gradient back for every input', () => {
+    const dropping: GradientTransform = {
+      kind: 'testDrop',
+      config: {},
+      init: () => ({}),
+      update: (_g, state) => ({ grads: {}, state }),
+    };
+    expect(() => gradientPipeline(dropping).apply({ a: tf.ones([1]) })).toThrow(
+      new GradStabError(
+        'gradientPipeline.apply: the transforms must return a gradient for every input, and "a" is missing, got [].',
+      ),
+    );
   });
 
   it('passes params through to transforms that need the weights', () => {
@@ -62,16 +112,24 @@ describe('gradientPipeline (raw tf.variableGrads loops)', () => {
     expect(seen).toEqual(['w']);
   });
 
-  it('setState copies values in and checks shape and dtype', () => {
+  it('setState assigns saved values and refuses unknown keys, non-tensors and other shapes', () => {
     const pipeline = gradientPipeline(skipNonFinite());
-    const five = tf.scalar(5);
+    const five = tf.scalar(5, 'int32');
     pipeline.setState({ '0/totalSkipped': five });
-    five.dispose();
+    five.dispose(); // the loader frees its tensors after loading
     expect(values(pipeline.state['0/totalSkipped'] as tf.Tensor)).toEqual([5]);
-    expect(() => pipeline.setState({ '0/totalSkipped': tf.ones([2]) })).toThrow(
-      new GradStabError(
-        'gradientPipeline.setState: the state "0/totalSkipped" must keep its shape [] and dtype float32, got shape [2] and dtype float32.',
-      ),
-    );
+    const cases: [Record<string, unknown>, string][] = [
+      [
+        { '0/nope': tf.scalar(1) },
+        'gradientPipeline.setState: state keys are those the transforms\' init() created (0/consecutive, 0/totalNonFinite, 0/totalSkipped), got "0/nope".',
+      ],
+      [{ '0/totalSkipped': 3 }, 'gradientPipeline.setState: the state "0/totalSkipped" must be a tensor, got 3.'],
+      [
+        { '0/totalSkipped': tf.ones([2], 'int32') },
+        'gradientPipeline.setState: the state "0/totalSkipped" must keep its shape [] and dtype int32, got shape [2] and dtype int32.',
+      ],
+    ];
+    for (const [state, message] of cases)
+      expect(() => pipeline.setState(state as never)).toThrow(new GradStabError(message));
   });
 });

@@ -41,10 +41,32 @@ describe('custom transforms', () => {
     expect(values(out)).toEqual([0.25]);
   });
 
+  it('a custom config survives tfjs’s save/load unchanged: Infinity, NaN, underscores in strings and keys', async () => {
+    const config = {
+      mode: 'fan_in',
+      limit: Number.POSITIVE_INFINITY,
+      floor: Number.NaN,
+      nested: { snake_key: ['a_b', Number.NEGATIVE_INFINITY, true, null] },
+      pct: '100%5F',
+    };
+    const configured = (c: Record<string, unknown>): GradientTransform => ({
+      ...scaleGradients(1),
+      kind: 'test_configured',
+      config: c,
+    });
+    registerTransform('test_configured', configured);
+    const model = tinyModel();
+    model.compile({ optimizer: withTransforms(tf.train.sgd(0.1), configured(config)), loss: 'meanSquaredError' });
+    const loaded = await saveAndLoad(model);
+    const t = (loaded.optimizer as TransformedOptimizer).transforms[0] as GradientTransform;
+    expect(t.kind).toBe('test_configured');
+    expect(t.config).toEqual(config);
+  });
+
   it('loading an unregistered kind says how to fix it', () => {
     expect(() => transformFromConfig({ kind: 'nobodyRegisteredThis', config: {} })).toThrow(
       new GradStabError(
-        'transformFromConfig: unknown transform kind "nobodyRegisteredThis"; register custom transforms with registerTransform(kind, factory) before loading.',
+        'transformFromConfig: kind must be registered with registerTransform(kind, factory) before loading, got "nobodyRegisteredThis".',
       ),
     );
     expect(() => transformFromConfig(7)).toThrow(
@@ -63,5 +85,8 @@ describe('custom transforms', () => {
       'registerTransform: kind must be a non-empty string, got "".',
     );
     expect(() => registerTransform('x', 5 as never)).toThrow('registerTransform: factory must be a function, got 5.');
+    expect(() => registerTransform('clipByGlobalNorm', () => scaleGradients(1))).toThrow(
+      'registerTransform: kind must not be one of gradstab’s built-in kinds, got "clipByGlobalNorm".',
+    );
   });
 });
