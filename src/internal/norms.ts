@@ -3,7 +3,8 @@ import type { NormType } from '../transforms/types.js';
 
 /** All tensors as one flat vector: one reduction over it costs a few kernels, whatever the number of variables. */
 export function flatConcat(tensors: readonly tf.Tensor[]): tf.Tensor1D {
-  const flat = tensors.map((t) => tf.reshape(t, [-1]) as tf.Tensor1D);
+  // A reshape is a kernel launch even when it copies nothing: skip it for tensors that are already flat.
+  const flat = tensors.map((t) => (t.rank === 1 ? t : tf.reshape(t, [-1])) as tf.Tensor1D);
   return flat.length === 1 ? (flat[0] as tf.Tensor1D) : tf.concat1d(flat);
 }
 

@@ -47,7 +47,11 @@ export class TransformedOptimizer extends tf.Optimizer {
    * `computeGradients` and `applyGradients` passes), which would make every optimizer look like a wrapper.
    */
   static override [Symbol.hasInstance](instance: unknown): boolean {
-    return typeof instance === 'object' && instance !== null && Object.prototype.isPrototypeOf.call(TransformedOptimizer.prototype, instance);
+    return (
+      typeof instance === 'object' &&
+      instance !== null &&
+      Object.prototype.isPrototypeOf.call(TransformedOptimizer.prototype, instance)
+    );
   }
 
   /** The optimizer that applies the transformed gradients. */
