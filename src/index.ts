@@ -3,6 +3,24 @@
  * @packageDocumentation
  */
 export { GradStabError } from './errors.js';
+export { computeFans, type Fans, type KernelLayout } from './initializers/fans.js';
+export { calculateGain, type Nonlinearity } from './initializers/gain.js';
+export { type InitializerForOptions, initializerFor } from './initializers/initializer-for.js';
+export { Orthogonal, type OrthogonalOptions, orthogonal } from './initializers/orthogonal.js';
+export {
+  type Distribution,
+  type FanMode,
+  heNormal,
+  heUniform,
+  type InitializerOptions,
+  lecunNormal,
+  lecunUniform,
+  VarianceScaling,
+  type VarianceScalingOptions,
+  varianceScaling,
+  xavierNormal,
+  xavierUniform,
+} from './initializers/variance-scaling.js';
 export type { NamedTensor } from './internal/grads.js';
 export { type ClipOptimizerOptions, clipOptimizer } from './optimizer/clip-optimizer.js';
 export { TransformedOptimizer, withTransforms } from './optimizer/transformed-optimizer.js';
