@@ -2,10 +2,35 @@
  * gradstab: gradient-stabilization primitives for TensorFlow.js.
  * @packageDocumentation
  */
+export { activationIdentifiers } from './activations/identifiers.js';
+export { activations, type EluOptions, type GeluOptions, type LeakyReluOptions } from './activations/index.js';
+export {
+  ELULayer,
+  type ELULayerArgs,
+  GELULayer,
+  type GELULayerArgs,
+  type LayerArgs,
+  LeakyReLULayer,
+  type LeakyReLULayerArgs,
+  layers,
+  ReLULayer,
+  SELULayer,
+  SiLULayer,
+} from './activations/layers.js';
 export { GradStabError } from './errors.js';
 export { computeFans, type Fans, type KernelLayout } from './initializers/fans.js';
 export { calculateGain, type Nonlinearity } from './initializers/gain.js';
 export { type InitializerForOptions, initializerFor } from './initializers/initializer-for.js';
+export {
+  type LsuvLayerReport,
+  type LsuvOptions,
+  type LsuvReport,
+  type LsuvStatus,
+  type LsuvStep,
+  type LsuvVariablesOptions,
+  lsuv,
+  lsuvVariables,
+} from './initializers/lsuv.js';
 export { Orthogonal, type OrthogonalOptions, orthogonal } from './initializers/orthogonal.js';
 export {
   type Distribution,

@@ -51,8 +51,9 @@ export function normalizeName(name: string): string {
  * | leakyRelu | sqrt(2 / (1 + slope^2)), slope defaulting to 0.01 |
  * | selu | 3/4 |
  *
- * He et al. (2015), "Delving deep into rectifiers", derived the ReLU gain; the SELU gain of 3/4 is PyTorch's
- * choice for self-normalizing networks initialised with `lecunNormal` scaled by it (see {@link initializerFor}).
+ * He et al. (2015), "Delving deep into rectifiers", derived the ReLU gain. The SELU gain of 3/4 is PyTorch's
+ * table entry, but self-normalizing networks need gain 1 (`lecunNormal()`, as PyTorch's own docs advise with
+ * `'linear'`); {@link initializerFor} returns that.
  *
  * @param nonlinearity One of the names above (PyTorch's snake_case spellings work too).
  * @param param The negative slope, for `leakyRelu` only.

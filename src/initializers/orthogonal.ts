@@ -74,6 +74,7 @@ export class Orthogonal extends InitializerBase {
     return tf.tensor(out, dims, 'float32');
   }
 
+  /** The options that rebuild this initializer (what tfjs saves with the model). */
   override getConfig(): tf.serialization.ConfigDict {
     return { gain: this.gain, ...(this.seed === undefined ? {} : { seed: this.seed }) };
   }

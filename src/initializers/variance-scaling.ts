@@ -147,6 +147,7 @@ export class VarianceScaling extends InitializerBase {
     return tf.randomNormal(dims, 0, std, 'float32', seed);
   }
 
+  /** The options that rebuild this initializer (what tfjs saves with the model). */
   override getConfig(): tf.serialization.ConfigDict {
     return { ...this.settings };
   }

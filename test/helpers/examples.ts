@@ -22,7 +22,7 @@ export function docExamples(root: string): DocExample[] {
   for (const file of sourceFiles(join(root, 'src'))) {
     const text = readFileSync(file, 'utf8');
     const docThenDecl =
-      /\/\*\*([\s\S]*?)\*\/\s*export\s+(?:declare\s+)?(?:abstract\s+)?(?:function|class|const)\s+(\w+)/g;
+      /\/\*\*([\s\S]*?)\*\/\s*export\s+(?:declare\s+)?(?:abstract\s+)?(?:async\s+)?(?:function|class|const)\s+(\w+)/g;
     for (const match of text.matchAll(docThenDecl)) {
       const body = (match[1] as string).replace(/^\s*\* ?/gm, '');
       const example = body.split('@example')[1];

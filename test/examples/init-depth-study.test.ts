@@ -1,0 +1,36 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+describe('examples/init-depth-study.ts (the table of docs/initialization-and-activations.md)', () => {
+  it('runs small and shows He keeping the ReLU signal where the tfjs default shrinks it', () => {
+    const out = execFileSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'examples/init-depth-study.ts',
+        '--backend',
+        'cpu',
+        '--depth',
+        '6',
+        '--width',
+        '32',
+        '--batch',
+        '16',
+      ],
+      { cwd: root, encoding: 'utf8' },
+    );
+    // Column 6 is the std of the last layer's output.
+    const lastStd = (initializer: string) => {
+      const row = out.split('\n').find((l) => l.startsWith('| relu |') && l.includes(initializer));
+      return Number(row?.split('|')[6]);
+    };
+    const he = lastStd('`heNormal()`');
+    const tfjsDefault = lastStd('tfjs layers default');
+    expect(he).toBeGreaterThan(0.4);
+    expect(tfjsDefault).toBeLessThan(he / 4);
+  });
+});
