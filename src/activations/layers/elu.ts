@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { eluAlpha, elu as eluFn } from '../elu.js';
-import { argsFromConfig, type LayerArgs, layerArgs, oneTensor } from './layer-args.js';
+import { ActivationLayer } from './activation-layer.js';
+import type { LayerArgs } from './layer-args.js';
 
 /** Arguments of {@link layers.elu} and {@link ELULayer}. */
 export interface ELULayerArgs extends LayerArgs {
@@ -25,40 +25,27 @@ const OWN_KEYS = ['alpha'];
  * (layer.apply(tf.tensor1d([-1, 2])) as tf.Tensor).print(); // [-0.3160603, 2]
  * ```
  */
-export class ELULayer extends tfl.layers.Layer {
+export class ELULayer extends ActivationLayer {
   /** The class name under which tfjs saves and loads it. */
   static className = 'GradStabELU';
+  /** Its own options, saved in its config. */
+  static override ownKeys = OWN_KEYS;
   /** The negative saturation value. */
   readonly alpha: number;
 
   constructor(args?: ELULayerArgs) {
-    const checked = layerArgs<ELULayerArgs>(FN, args, OWN_KEYS);
-    super(checked);
-    this.alpha = eluAlpha(FN, { alpha: checked.alpha });
-    this.supportsMasking = true;
+    super(FN, args, OWN_KEYS);
+    this.alpha = eluAlpha(FN, { alpha: args?.alpha });
   }
 
-  /** Applies the activation to the layer's one input. */
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return eluFn(oneTensor(FN, inputs), { alpha: this.alpha });
-  }
-
-  /** The output has the shape of the input. */
-  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape | tfl.Shape[] {
-    return inputShape;
+  /** Applies the activation. */
+  protected activate(x: tf.Tensor): tf.Tensor {
+    return eluFn(x, { alpha: this.alpha });
   }
 
   /** The config saved with a model: tf.layers' own keys and `alpha`. */
   override getConfig(): tf.serialization.ConfigDict {
     return { ...super.getConfig(), alpha: this.alpha };
-  }
-
-  /** Rebuilds it from a saved config (which tfjs hands over with extra keys of its own). */
-  static override fromConfig<T extends tf.serialization.Serializable>(
-    cls: tf.serialization.SerializableConstructor<T>,
-    config: tf.serialization.ConfigDict,
-  ): T {
-    return new cls(argsFromConfig(config, OWN_KEYS));
   }
 }
 

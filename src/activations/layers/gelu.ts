@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { geluApproximate, gelu as geluFn } from '../gelu.js';
-import { argsFromConfig, type LayerArgs, layerArgs, oneTensor } from './layer-args.js';
+import { ActivationLayer } from './activation-layer.js';
+import type { LayerArgs } from './layer-args.js';
 
 /** Arguments of {@link layers.gelu} and {@link GELULayer}. */
 export interface GELULayerArgs extends LayerArgs {
@@ -24,40 +24,27 @@ const OWN_KEYS = ['approximate'];
  * (layer.apply(tf.tensor1d([-1, 1])) as tf.Tensor).print(); // [-0.1588080, 0.8411920]
  * ```
  */
-export class GELULayer extends tfl.layers.Layer {
+export class GELULayer extends ActivationLayer {
   /** The class name under which tfjs saves and loads it. */
   static className = 'GradStabGELU';
+  /** Its own options, saved in its config. */
+  static override ownKeys = OWN_KEYS;
   /** Whether the tanh approximation is used instead of the exact erf form. */
   readonly approximate: boolean;
 
   constructor(args?: GELULayerArgs) {
-    const checked = layerArgs<GELULayerArgs>(FN, args, OWN_KEYS);
-    super(checked);
-    this.approximate = geluApproximate(FN, { approximate: checked.approximate });
-    this.supportsMasking = true;
+    super(FN, args, OWN_KEYS);
+    this.approximate = geluApproximate(FN, { approximate: args?.approximate });
   }
 
-  /** Applies the activation to the layer's one input. */
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return geluFn(oneTensor(FN, inputs), { approximate: this.approximate });
-  }
-
-  /** The output has the shape of the input. */
-  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape | tfl.Shape[] {
-    return inputShape;
+  /** Applies the activation. */
+  protected activate(x: tf.Tensor): tf.Tensor {
+    return geluFn(x, { approximate: this.approximate });
   }
 
   /** The config saved with a model: tf.layers' own keys and `approximate`. */
   override getConfig(): tf.serialization.ConfigDict {
     return { ...super.getConfig(), approximate: this.approximate };
-  }
-
-  /** Rebuilds it from a saved config (which tfjs hands over with extra keys of its own). */
-  static override fromConfig<T extends tf.serialization.Serializable>(
-    cls: tf.serialization.SerializableConstructor<T>,
-    config: tf.serialization.ConfigDict,
-  ): T {
-    return new cls(argsFromConfig(config, OWN_KEYS));
   }
 }
 

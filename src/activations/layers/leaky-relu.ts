@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { leakyRelu, leakyReluAlpha } from '../leaky-relu.js';
-import { argsFromConfig, type LayerArgs, layerArgs, oneTensor } from './layer-args.js';
+import { ActivationLayer } from './activation-layer.js';
+import type { LayerArgs } from './layer-args.js';
 
 /** Arguments of {@link layers.leakyReLU} and {@link LeakyReLULayer}. */
 export interface LeakyReLULayerArgs extends LayerArgs {
@@ -28,40 +28,27 @@ const OWN_KEYS = ['alpha'];
  * (layer.apply(tf.tensor1d([-1, 2])) as tf.Tensor).print(); // [-0.2, 2]
  * ```
  */
-export class LeakyReLULayer extends tfl.layers.Layer {
+export class LeakyReLULayer extends ActivationLayer {
   /** The class name under which tfjs saves and loads it. */
   static className = 'GradStabLeakyReLU';
+  /** Its own options, saved in its config. */
+  static override ownKeys = OWN_KEYS;
   /** The slope for x < 0. */
   readonly alpha: number;
 
   constructor(args?: LeakyReLULayerArgs) {
-    const checked = layerArgs<LeakyReLULayerArgs>(FN, args, OWN_KEYS);
-    super(checked);
-    this.alpha = leakyReluAlpha(FN, { alpha: checked.alpha });
-    this.supportsMasking = true;
+    super(FN, args, OWN_KEYS);
+    this.alpha = leakyReluAlpha(FN, { alpha: args?.alpha });
   }
 
-  /** Applies the activation to the layer's one input. */
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return leakyRelu(oneTensor(FN, inputs), { alpha: this.alpha });
-  }
-
-  /** The output has the shape of the input. */
-  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape | tfl.Shape[] {
-    return inputShape;
+  /** Applies the activation. */
+  protected activate(x: tf.Tensor): tf.Tensor {
+    return leakyRelu(x, { alpha: this.alpha });
   }
 
   /** The config saved with a model: tf.layers' own keys and `alpha`. */
   override getConfig(): tf.serialization.ConfigDict {
     return { ...super.getConfig(), alpha: this.alpha };
-  }
-
-  /** Rebuilds it from a saved config (which tfjs hands over with extra keys of its own). */
-  static override fromConfig<T extends tf.serialization.Serializable>(
-    cls: tf.serialization.SerializableConstructor<T>,
-    config: tf.serialization.ConfigDict,
-  ): T {
-    return new cls(argsFromConfig(config, OWN_KEYS));
   }
 }
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { relu as activate } from '../relu.js';
-import { argsFromConfig, type LayerArgs, layerArgs, oneTensor } from './layer-args.js';
+import { ActivationLayer } from './activation-layer.js';
+import type { LayerArgs } from './layer-args.js';
 
 const FN = 'layers.reLU';
 
@@ -18,31 +18,17 @@ const FN = 'layers.reLU';
  * (layer.apply(tf.tensor1d([-1, 2])) as tf.Tensor).print(); // [0, 2]
  * ```
  */
-export class ReLULayer extends tfl.layers.Layer {
+export class ReLULayer extends ActivationLayer {
   /** The class name under which tfjs saves and loads it. */
   static className = 'GradStabReLU';
 
   constructor(args?: LayerArgs) {
-    super(layerArgs<LayerArgs>(FN, args, []));
-    this.supportsMasking = true;
+    super(FN, args, []);
   }
 
-  /** Applies the activation to the layer's one input. */
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return activate(oneTensor(FN, inputs));
-  }
-
-  /** The output has the shape of the input. */
-  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape | tfl.Shape[] {
-    return inputShape;
-  }
-
-  /** Rebuilds it from a saved config (which tfjs hands over with extra keys of its own). */
-  static override fromConfig<T extends tf.serialization.Serializable>(
-    cls: tf.serialization.SerializableConstructor<T>,
-    config: tf.serialization.ConfigDict,
-  ): T {
-    return new cls(argsFromConfig(config, []));
+  /** Applies the activation. */
+  protected activate(x: tf.Tensor): tf.Tensor {
+    return activate(x);
   }
 }
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { selu as activate } from '../selu.js';
-import { argsFromConfig, type LayerArgs, layerArgs, oneTensor } from './layer-args.js';
+import { ActivationLayer } from './activation-layer.js';
+import type { LayerArgs } from './layer-args.js';
 
 const FN = 'layers.selu';
 
@@ -18,31 +18,17 @@ const FN = 'layers.selu';
  * (layer.apply(tf.tensor1d([-1, 1])) as tf.Tensor).print(); // [-1.1113307, 1.0507010]
  * ```
  */
-export class SELULayer extends tfl.layers.Layer {
+export class SELULayer extends ActivationLayer {
   /** The class name under which tfjs saves and loads it. */
   static className = 'GradStabSELU';
 
   constructor(args?: LayerArgs) {
-    super(layerArgs<LayerArgs>(FN, args, []));
-    this.supportsMasking = true;
+    super(FN, args, []);
   }
 
-  /** Applies the activation to the layer's one input. */
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return activate(oneTensor(FN, inputs));
-  }
-
-  /** The output has the shape of the input. */
-  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape | tfl.Shape[] {
-    return inputShape;
-  }
-
-  /** Rebuilds it from a saved config (which tfjs hands over with extra keys of its own). */
-  static override fromConfig<T extends tf.serialization.Serializable>(
-    cls: tf.serialization.SerializableConstructor<T>,
-    config: tf.serialization.ConfigDict,
-  ): T {
-    return new cls(argsFromConfig(config, []));
+  /** Applies the activation. */
+  protected activate(x: tf.Tensor): tf.Tensor {
+    return activate(x);
   }
 }
 
