@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type GradientContainer, type NamedTensor, viewGradients } from '../internal/grads.js';
 import { fail } from '../internal/validate.js';
-import { type GradientPipeline, gradientPipeline } from '../transforms/pipeline.js';
+import { type GradientPipeline, gradientPipeline, runTransforms } from '../transforms/pipeline.js';
 import { checkTransforms, transformFromConfig, transformToConfig } from '../transforms/registry.js';
 import type { GradientTransform } from '../transforms/types.js';
 
@@ -89,7 +89,14 @@ export class TransformedOptimizer extends tf.Optimizer {
   /** Transforms the gradients, then applies them with the inner optimizer unless a transform skips the step. */
   applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
     const view = viewGradients('TransformedOptimizer.applyGradients', variableGradients as GradientContainer);
-    const step = this.pipeline.apply(view.grads, registeredValues(Object.keys(view.grads)));
+    // The container was checked just above: run the transforms without checking it again.
+    const params = registeredValues(Object.keys(view.grads));
+    const step = runTransforms(
+      this.pipeline.transform,
+      this.pipeline.state as Record<string, tf.Variable>,
+      view.grads,
+      params,
+    );
     try {
       if (step.skip) this.skippedSteps++;
       else this.optimizer.applyGradients(view.rebuild(step.grads));

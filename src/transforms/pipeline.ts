@@ -68,29 +68,7 @@ export function gradientPipeline(...transforms: GradientTransform[]): GradientPi
     transform,
     state,
     apply(grads, params) {
-      const fn = 'gradientPipeline.apply';
-      const input = viewGradients(fn, grads).grads;
-      // Tensors the caller must not lose: a transform may hand back a variable as a gradient.
-      const owned = new Set<tf.Tensor>([...Object.values(params ?? {}), ...Object.values(state)]);
-      return tf.tidy(() => {
-        const result = transform.update(input, state, params ? { params } : {});
-        for (const [key, value] of Object.entries(result.state)) assignState(fn, state, key, value);
-        const out: tf.NamedTensorMap = {};
-        for (const name of Object.keys(input)) {
-          const g = result.grads[name];
-          if (!g) {
-            const names = Object.keys(result.grads);
-            fail(
-              fn,
-              `the transforms must return a gradient for every input, and ${JSON.stringify(name)} is missing`,
-              names,
-              `[${names.join(', ')}]`,
-            );
-          }
-          out[name] = owned.has(g) ? tf.clone(g) : g;
-        }
-        return { grads: out, skip: result.skip === true };
-      });
+      return runTransforms(transform, state, viewGradients('gradientPipeline.apply', grads).grads, params);
     },
     setState(values) {
       const fn = 'gradientPipeline.setState';
@@ -104,6 +82,40 @@ export function gradientPipeline(...transforms: GradientTransform[]): GradientPi
       }
     },
   };
+}
+
+/**
+ * One step of `transform` over gradients already checked by `viewGradients`, storing its new state. Shared by
+ * {@link GradientPipeline.apply} and {@link TransformedOptimizer}, which checks its container once itself.
+ */
+export function runTransforms(
+  transform: GradientTransform,
+  state: Record<string, tf.Variable>,
+  input: tf.NamedTensorMap,
+  params?: tf.NamedTensorMap,
+): PipelineStep {
+  const fn = 'gradientPipeline.apply';
+  // Tensors the caller must not lose: a transform may hand back a variable as a gradient.
+  const owned = new Set<tf.Tensor>([...Object.values(params ?? {}), ...Object.values(state)]);
+  return tf.tidy(() => {
+    const result = transform.update(input, state, params ? { params } : {});
+    for (const [key, value] of Object.entries(result.state)) assignState(fn, state, key, value);
+    const out: tf.NamedTensorMap = {};
+    for (const name of Object.keys(input)) {
+      const g = result.grads[name];
+      if (!g) {
+        const names = Object.keys(result.grads);
+        fail(
+          fn,
+          `the transforms must return a gradient for every input, and ${JSON.stringify(name)} is missing`,
+          names,
+          `[${names.join(', ')}]`,
+        );
+      }
+      out[name] = owned.has(g) ? tf.clone(g) : g;
+    }
+    return { grads: out, skip: result.skip === true };
+  });
 }
 
 /** Stores a new state value; `assign` shares the value's buffer, so the value itself may be freed afterwards. */
