@@ -12,7 +12,6 @@ export {
   type LayerArgs,
   LeakyReLULayer,
   type LeakyReLULayerArgs,
-  layers,
   ReLULayer,
   SELULayer,
   SiLULayer,
@@ -47,6 +46,23 @@ export {
   xavierUniform,
 } from './initializers/variance-scaling.js';
 export type { NamedTensor } from './internal/grads.js';
+export { layers } from './layers.js';
+export {
+  type BatchNormOptions,
+  type BatchNormParams,
+  type BatchNormResult,
+  type BatchNormState,
+  type BatchNormVariables,
+  type BatchNormVariablesOptions,
+  batchNorm,
+  batchNormVariables,
+} from './normalization/batch-norm.js';
+export { BatchNormalizationLayer, type BatchNormalizationLayerArgs } from './normalization/batch-norm-layer.js';
+export {
+  type BatchNormSettings,
+  type PyTorchBatchNormOptions,
+  pytorchBatchNormArgs,
+} from './normalization/batch-norm-options.js';
 export { type ClipOptimizerOptions, clipOptimizer } from './optimizer/clip-optimizer.js';
 export { TransformedOptimizer, withTransforms } from './optimizer/transformed-optimizer.js';
 export { chain } from './transforms/chain.js';

@@ -17,11 +17,22 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
-/** Compares a printed tensor with the values written in the example's comment (`[0.6, 0.8]` or `5`). */
+/** The leading value of a comment: a number, or an array (nested or not) up to its matching bracket. */
+function leadingValue(comment: string): string | undefined {
+  if (!comment.startsWith('[')) return comment.match(/^-?[\d.e+-]+/)?.[0];
+  let depth = 0;
+  for (let i = 0; i < comment.length; i++) {
+    if (comment[i] === '[') depth++;
+    if (comment[i] === ']' && --depth === 0) return comment.slice(0, i + 1);
+  }
+  return undefined;
+}
+
+/** Compares a printed tensor with the values written in the example's comment (`[0.6, 0.8]`, `[[1], [2]]`, `5`). */
 function expectPrinted(t: tf.Tensor, comment: string): void {
-  const head = comment.match(/^\[[^\]]*\]|^-?[\d.e+-]+/)?.[0];
+  const head = leadingValue(comment);
   if (!head) throw new Error(`cannot read the expected value in the comment: ${comment}`);
-  const expected = JSON.parse(head.startsWith('[') ? head : `[${head}]`) as number[];
+  const expected = (JSON.parse(head.startsWith('[') ? head : `[${head}]`) as unknown[]).flat(Infinity) as number[];
   const actual = Array.from(t.dataSync());
   expect(actual).toHaveLength(expected.length);
   actual.forEach((a, i) => {

@@ -1,16 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { activations } from '../../src/activations/index.js';
-import {
-  ELULayer,
-  GELULayer,
-  LeakyReLULayer,
-  layers,
-  ReLULayer,
-  SELULayer,
-  SiLULayer,
-} from '../../src/activations/layers.js';
+import { ELULayer, GELULayer, LeakyReLULayer, ReLULayer, SELULayer, SiLULayer } from '../../src/activations/layers.js';
 import { GradStabError } from '../../src/errors.js';
+import { layers } from '../../src/layers.js';
 import { saveAndLoad } from '../helpers/models.js';
 import { maxViolation, tensorsLeftBy, useCpu, values } from '../helpers/tf.js';
 
@@ -103,8 +96,8 @@ function ownConfig(layer: tf.layers.Layer, keys: string[]): Record<string, unkno
 }
 
 describe('layers (the namespace)', () => {
-  it('holds the six factories, named like tf.layers', () => {
-    expect(Object.keys(layers).sort()).toEqual(['elu', 'gelu', 'leakyReLU', 'reLU', 'selu', 'silu']);
+  it('holds the activation and normalization factories, named like tf.layers', () => {
+    expect(Object.keys(layers).sort()).toEqual(['batchNormalization', 'elu', 'gelu', 'leakyReLU', 'reLU', 'selu', 'silu']);
   });
 
   it("registers unique GradStab class names and leaves tfjs's own ReLU, LeakyReLU and ELU alone", () => {

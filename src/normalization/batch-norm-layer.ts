@@ -1,0 +1,263 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { argsFromConfig, type LayerArgs, layerArgs, oneTensor } from '../activations/layers/layer-args.js';
+import { fail } from '../internal/validate.js';
+import { type ChannelLayout, channelLayout, normalizeBatch, normalizeWith } from './batch-norm-core.js';
+import { type BatchNormSettings, channelAxis, effectiveEpsilon, resolveSettings } from './batch-norm-options.js';
+import { movingAverage } from './moving-average.js';
+
+type Initializer = ReturnType<typeof tfl.initializers.ones>;
+type Regularizer = ReturnType<typeof tfl.regularizers.l2>;
+type Constraint = ReturnType<typeof tfl.constraints.nonNeg>;
+
+/** Arguments of {@link layers.batchNormalization} and {@link BatchNormalizationLayer}: Keras's, plus one. */
+export interface BatchNormalizationLayerArgs extends LayerArgs, BatchNormSettings {
+  /** Learn an offset beta per channel. Defaults to true. */
+  readonly center?: boolean;
+  /** Learn a scale gamma per channel (turn off when the next layer is linear or ReLU). Defaults to true. */
+  readonly scale?: boolean;
+  /** Initializer of beta, an identifier (`'zeros'`) or an initializer object. Defaults to zeros. */
+  readonly betaInitializer?: string | Initializer;
+  /** Initializer of gamma. Defaults to ones. */
+  readonly gammaInitializer?: string | Initializer;
+  /** Initializer of the moving mean. Defaults to zeros. */
+  readonly movingMeanInitializer?: string | Initializer;
+  /** Initializer of the moving variance. Defaults to ones. */
+  readonly movingVarianceInitializer?: string | Initializer;
+  /** Regularizer of beta (`'l1l2'` or `tf.regularizers.l2()`...). Defaults to none. */
+  readonly betaRegularizer?: string | Regularizer;
+  /** Regularizer of gamma. Defaults to none. */
+  readonly gammaRegularizer?: string | Regularizer;
+  /** Constraint on beta (`'nonNeg'`, `tf.constraints.maxNorm(...)`...). Defaults to none. */
+  readonly betaConstraint?: string | Constraint;
+  /** Constraint on gamma. Defaults to none. */
+  readonly gammaConstraint?: string | Constraint;
+}
+
+const FN = 'layers.batchNormalization';
+const OWN_KEYS = [
+  'axis',
+  'momentum',
+  'epsilon',
+  'unbiasedMovingVariance',
+  'center',
+  'scale',
+  'betaInitializer',
+  'gammaInitializer',
+  'movingMeanInitializer',
+  'movingVarianceInitializer',
+  'betaRegularizer',
+  'gammaRegularizer',
+  'betaConstraint',
+  'gammaConstraint',
+];
+
+/** The fields tfjs's BatchNormalization keeps (private in its typings): the weights made by its `build`. */
+interface TfBatchNormWeights {
+  readonly gamma?: tfl.LayerVariable;
+  readonly beta?: tfl.LayerVariable;
+  readonly movingMean: tfl.LayerVariable;
+  readonly movingVariance: tfl.LayerVariable;
+}
+
+/**
+ * tfjs's own layer, reached through the serialization registry (it is not exported). gradstab's layer extends it
+ * to inherit what tfjs does right: the Keras argument handling (initializer, regularizer and constraint
+ * identifiers), the weights' names and order, and the saved config; it replaces the arithmetic.
+ */
+const TfBatchNormalization = tf.serialization.SerializationMap.getMap().classNameMap.BatchNormalization?.[0] as
+  | (new (
+      args: object,
+    ) => tfl.layers.Layer)
+  | undefined;
+if (TfBatchNormalization === undefined) {
+  throw new Error('gradstab: @tensorflow/tfjs-layers did not register BatchNormalization; is it installed?');
+}
+
+/** How errors name a layer: the factory and the layer's name. */
+function layerFn(name: unknown): string {
+  return typeof name === 'string' ? `${FN} (layer "${name}")` : FN;
+}
+
+/** The arguments, checked, with gradstab's own key removed before tfjs sees them. */
+function checkedArgs(args: BatchNormalizationLayerArgs | undefined): object {
+  const checked = layerArgs<BatchNormalizationLayerArgs>(FN, args, OWN_KEYS);
+  const fn = layerFn(checked.name);
+  resolveSettings(fn, checked);
+  for (const key of ['center', 'scale'] as const) {
+    if (checked[key] !== undefined && typeof checked[key] !== 'boolean')
+      fail(fn, `${key} must be a boolean`, checked[key]);
+  }
+  const { unbiasedMovingVariance: _, ...forTfjs } = checked;
+  return forTfjs;
+}
+
+/**
+ * Batch normalization (Ioffe & Szegedy 2015) as a tf.layers layer, correct where tfjs's `tf.layers.batchNormalization`
+ * is not: any channel axis (channels-first models), any rank from 2 up (rank 5 for 3-D convolutions), `scale: false`
+ * and `center: false` in training, and frozen layers (`trainable = false`) in inference mode as in Keras 2+. Its
+ * weights are named and ordered as Keras's and tfjs's (gamma, beta, moving_mean, moving_variance), so weights from
+ * either load into it; it is saved under the class name `GradStabBatchNormalization`. The backward pass is the
+ * closed form, several times faster than tfjs's (see docs/benchmarks.md).
+ *
+ * Training mode (`fit`, or `apply(x, {training: true})` in a custom loop) normalizes with the batch's statistics
+ * and updates the moving ones once per call; inference (`predict`, `evaluate`, `apply(x)`) uses the moving ones.
+ * Build it with {@link layers.batchNormalization}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { BatchNormalizationLayer } from 'gradstab';
+ * const bn = new BatchNormalizationLayer();
+ * (bn.apply(tf.tensor2d([[1], [2], [3], [4]]), { training: true }) as tf.Tensor).print(); // [[-1.3411044], [-0.4470348], [0.4470348], [1.3411044]]
+ * console.log(bn.getWeights().map((w) => w.name)); // gamma, beta, moving_mean, moving_variance (with the layer's prefix)
+ * ```
+ */
+export class BatchNormalizationLayer extends TfBatchNormalization {
+  /** The class name under which tfjs saves and loads it. */
+  static className = 'GradStabBatchNormalization';
+  /** The channel axis as given (negative counts from the end). */
+  declare readonly axis: number;
+  /** The moving-average momentum, Keras convention. */
+  declare readonly momentum: number;
+  /** Added to the variance. */
+  declare readonly epsilon: number;
+  /** Whether beta is learned. */
+  declare readonly center: boolean;
+  /** Whether gamma is learned. */
+  declare readonly scale: boolean;
+  /** Whether the moving variance stores the unbiased batch variance (PyTorch). */
+  readonly unbiasedMovingVariance: boolean;
+
+  constructor(args?: BatchNormalizationLayerArgs) {
+    super(checkedArgs(args));
+    this.unbiasedMovingVariance = args?.unbiasedMovingVariance ?? false;
+  }
+
+  /** The weights tfjs's `build` made. */
+  private get weightsMade(): TfBatchNormWeights {
+    return this as unknown as TfBatchNormWeights;
+  }
+
+  /** The checked layout of an input of this shape, against the channel count the layer was built with. */
+  private layoutFor(shape: readonly (number | null)[]): ChannelLayout {
+    const fn = layerFn(this.name);
+    const axis = channelAxis(fn, this.axis, shape);
+    const channels = shape[axis];
+    if (channels === null || channels === undefined) {
+      fail(fn, `the channel axis ${axis} must have a known size`, shape, `shape [${shape}]`);
+    }
+    const built = this.built ? this.weightsMade.movingMean.shape[0] : channels;
+    if (channels !== built) {
+      fail(
+        fn,
+        `the input must have ${built} channels on axis ${axis} (the count the layer was built with)`,
+        `shape [${shape}]`,
+      );
+    }
+    return channelLayout(
+      shape.map((d) => d ?? 1),
+      axis,
+    );
+  }
+
+  /** Makes the weights, after checking that the axis fits the input. */
+  override build(inputShape: tfl.Shape | tfl.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    this.layoutFor(shape);
+    super.build(shape);
+    // tfjs's build pins the channel count in an InputSpec whose error names neither the layer's rule nor gradstab;
+    // layoutFor checks the same thing with a clearer message.
+    this.inputSpec = [];
+  }
+
+  /** The output has the shape of the input. */
+  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape | tfl.Shape[] {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    this.layoutFor(shape);
+    return inputShape;
+  }
+
+  /**
+   * Frozen (Keras 2+): the layer's `trainable` is false, or its model's `trainable = false` turned off all its
+   * learned weights (tfjs's LayersModel does that without touching the layers' own flag).
+   */
+  private get frozen(): boolean {
+    if (!this.trainable) return true;
+    const learned = [this.weightsMade.gamma, this.weightsMade.beta].filter((w) => w !== undefined);
+    return learned.length > 0 && learned.every((w) => !w.trainable);
+  }
+
+  /** Normalizes the input: batch statistics when training (and not frozen), moving statistics otherwise. */
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor {
+    const x = oneTensor(layerFn(this.name), inputs);
+    if (x.dtype !== 'float32') fail(layerFn(this.name), 'the input must be float32', x);
+    const layout = this.layoutFor(x.shape);
+    const training = kwargs.training === true && !this.frozen;
+    const w = this.weightsMade;
+    const epsilon = effectiveEpsilon(this.epsilon);
+    if (training && this.unbiasedMovingVariance && layout.count < 2) {
+      fail(
+        layerFn(this.name),
+        'unbiasedMovingVariance needs more than 1 value per channel in training',
+        `shape [${x.shape}]`,
+      );
+    }
+    return tf.tidy(() => {
+      const gamma = w.gamma?.read() ?? null;
+      const beta = w.beta?.read() ?? null;
+      if (!training) {
+        return normalizeWith(x, w.movingMean.read(), w.movingVariance.read(), gamma, beta, epsilon, layout);
+      }
+      const { y, mean, variance } = normalizeBatch(x, gamma, beta, epsilon, layout);
+      const batchVariance = this.unbiasedMovingVariance
+        ? tf.mul(variance, layout.count / (layout.count - 1))
+        : variance;
+      w.movingMean.write(movingAverage(w.movingMean.read(), mean, this.momentum));
+      w.movingVariance.write(movingAverage(w.movingVariance.read(), batchVariance, this.momentum));
+      return y;
+    });
+  }
+
+  /** The config saved with a model: Keras's keys and `unbiasedMovingVariance`. */
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), unbiasedMovingVariance: this.unbiasedMovingVariance };
+  }
+
+  /** Rebuilds it from a saved config (tfjs hands over extra keys of its own). */
+  static fromConfig<T extends tf.serialization.Serializable>(
+    cls: tf.serialization.SerializableConstructor<T>,
+    config: tf.serialization.ConfigDict,
+  ): T {
+    return new cls(argsFromConfig(config, OWN_KEYS));
+  }
+}
+
+tf.serialization.registerClass(BatchNormalizationLayer);
+
+/**
+ * A {@link BatchNormalizationLayer}: batch normalization that is correct on every axis and rank, with `scale` or
+ * `center` off, and when frozen. Keras's arguments and defaults (`axis: -1`, `momentum: 0.99`, `epsilon: 1e-3`);
+ * for a model ported from PyTorch spread {@link pytorchBatchNormArgs} into it.
+ *
+ * @param args `axis`, `momentum`, `epsilon`, `center`, `scale`, initializers, regularizers and constraints for
+ *   gamma and beta, `unbiasedMovingVariance`, and the usual layer arguments.
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { layers } from 'gradstab';
+ * const model = tf.sequential({
+ *   layers: [
+ *     tf.layers.conv2d({ filters: 4, kernelSize: 3, dataFormat: 'channelsFirst', inputShape: [1, 8, 8] }),
+ *     layers.batchNormalization({ axis: 1 }), // channels-first: tfjs's own layer gets this wrong
+ *     tf.layers.flatten(),
+ *     tf.layers.dense({ units: 1 }),
+ *   ],
+ * });
+ * model.compile({ optimizer: 'adam', loss: 'meanSquaredError' });
+ * await model.fit(tf.randomNormal([8, 1, 8, 8]), tf.randomNormal([8, 1]), { epochs: 1, verbose: 0 });
+ * ```
+ */
+export function batchNormalization(args?: BatchNormalizationLayerArgs): BatchNormalizationLayer {
+  return new BatchNormalizationLayer(args);
+}
