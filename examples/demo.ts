@@ -8,9 +8,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { clipByGlobalNorm, clipOptimizer, globalNorm, skipNonFinite, withTransforms } from '../src/index.js';
+import { useBackend } from './shared/backend.js';
 
 interface Options {
-  backend: string;
+  backend: 'wasm' | 'cpu';
   steps: number;
 }
 
@@ -30,27 +31,16 @@ function parseArgs(argv: string[]): Options {
         ].join('\n'),
       );
       process.exit(0);
-    } else if (arg === '--backend') options.backend = String(argv[++i]);
-    else if (arg === '--steps') options.steps = Number(argv[++i]);
+    } else if (arg === '--backend') {
+      const b = argv[++i];
+      if (b !== 'wasm' && b !== 'cpu') throw new Error(`demo: --backend must be wasm or cpu, got ${b}`);
+      options.backend = b;
+    } else if (arg === '--steps') options.steps = Number(argv[++i]);
     else throw new Error(`demo: unknown argument ${arg} (see --help)`);
   }
   if (!Number.isInteger(options.steps) || options.steps < 1)
     throw new Error('demo: --steps must be a whole number >= 1');
   return options;
-}
-
-async function useBackend(name: string): Promise<string> {
-  tf.enableProdMode(); // no "install tfjs-node" banner, no debug checks
-  if (name === 'wasm') {
-    try {
-      await import('@tensorflow/tfjs-backend-wasm');
-      if (await tf.setBackend('wasm')) return 'wasm';
-    } catch {
-      // fall through to cpu
-    }
-  }
-  await tf.setBackend('cpu');
-  return 'cpu';
 }
 
 /** y = sin(3x) + noise; every 10th batch has a few targets corrupted to +-1000 (a bad label, a sensor glitch). */

@@ -15,11 +15,9 @@
  * when the markers are missing); the rest of the file is left as it is.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { calculateGain, heNormal, lecunNormal, orthogonal, xavierUniform } from '../src/index.js';
+import { useBackend } from './shared/backend.js';
 
 interface Options {
   depth: number;
@@ -276,26 +274,6 @@ function writeBlock(file: string, table: string): void {
   const j = text.indexOf(end);
   text = i >= 0 && j > i ? text.slice(0, i) + block + text.slice(j + end.length) : `${text.trimEnd()}\n\n${block}\n`;
   writeFileSync(file, text);
-}
-
-async function useBackend(name: 'wasm' | 'cpu'): Promise<string> {
-  if (name === 'wasm') {
-    const require = createRequire(import.meta.url);
-    const pkg = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
-    setWasmPaths(`${path.join(pkg, 'dist')}${path.sep}`);
-    try {
-      if (await tf.setBackend('wasm')) {
-        await tf.ready();
-        return 'wasm';
-      }
-    } catch {
-      // fall through to cpu
-    }
-    console.error('wasm backend unavailable; using cpu');
-  }
-  await tf.setBackend('cpu');
-  await tf.ready();
-  return 'cpu';
 }
 
 async function main(): Promise<void> {

@@ -50,8 +50,10 @@ export { layers } from './layers.js';
 export {
   type BatchNormOptions,
   type BatchNormParams,
+  type BatchNormParamVariables,
   type BatchNormResult,
   type BatchNormState,
+  type BatchNormStateVariables,
   type BatchNormVariables,
   type BatchNormVariablesOptions,
   batchNorm,

@@ -3,7 +3,13 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { argsFromConfig, type LayerArgs, layerArgs, oneTensor } from '../activations/layers/layer-args.js';
 import { fail } from '../internal/validate.js';
 import { type ChannelLayout, channelLayout, normalizeBatch, normalizeWith } from './batch-norm-core.js';
-import { type BatchNormSettings, channelAxis, effectiveEpsilon, resolveSettings } from './batch-norm-options.js';
+import {
+  type BatchNormSettings,
+  channelAxis,
+  effectiveEpsilon,
+  failOnShape,
+  resolveSettings,
+} from './batch-norm-options.js';
 import { movingAverage } from './moving-average.js';
 
 type Initializer = ReturnType<typeof tfl.initializers.ones>;
@@ -145,14 +151,14 @@ export class BatchNormalizationLayer extends TfBatchNormalization {
     const axis = channelAxis(fn, this.axis, shape);
     const channels = shape[axis];
     if (channels === null || channels === undefined) {
-      fail(fn, `the channel axis ${axis} must have a known size`, shape, `shape [${shape}]`);
+      failOnShape(fn, `the channel axis ${axis} must have a known size`, shape);
     }
     const built = this.built ? this.weightsMade.movingMean.shape[0] : channels;
     if (channels !== built) {
-      fail(
+      failOnShape(
         fn,
-        `the input must have ${built} channels on axis ${axis} (the count the layer was built with)`,
-        `shape [${shape}]`,
+        `the input's channel axis ${axis} must have size ${built} (the channel count the layer was built with)`,
+        shape,
       );
     }
     return channelLayout(
@@ -197,10 +203,10 @@ export class BatchNormalizationLayer extends TfBatchNormalization {
     const w = this.weightsMade;
     const epsilon = effectiveEpsilon(this.epsilon);
     if (training && this.unbiasedMovingVariance && layout.count < 2) {
-      fail(
+      failOnShape(
         layerFn(this.name),
         'unbiasedMovingVariance needs more than 1 value per channel in training',
-        `shape [${x.shape}]`,
+        x.shape,
       );
     }
     return tf.tidy(() => {

@@ -60,17 +60,21 @@ export function resolveSettings(fn: string, settings: BatchNormSettings): Resolv
   return { axis, momentum, epsilon, unbiasedMovingVariance };
 }
 
+/** Fails in the house format, showing an input's shape as `shape [2,3]`. */
+export function failOnShape(fn: string, rule: string, shape: readonly (number | null)[]): never {
+  fail(fn, rule, shape, `shape [${shape}]`);
+}
+
 /** The non-negative channel axis for an input of this shape, or a GradStabError naming `fn`. */
 export function channelAxis(fn: string, axis: number, shape: readonly (number | null)[]): number {
   const rank = shape.length;
-  if (rank < 2)
-    fail(fn, 'the input must have rank 2 or more (a batch axis and a channel axis)', shape, `shape [${shape}]`);
+  if (rank < 2) failOnShape(fn, 'the input must have rank 2 or more (a batch axis and a channel axis)', shape);
   const resolved = axis < 0 ? axis + rank : axis;
   if (resolved < 1 || resolved >= rank) {
-    fail(
+    failOnShape(
       fn,
       `axis ${axis} must name a non-batch axis of the rank-${rank} input (1 to ${rank - 1}, or negative)`,
-      `shape [${shape}]`,
+      shape,
     );
   }
   return resolved;

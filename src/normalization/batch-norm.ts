@@ -1,7 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { fail, optionsObject } from '../internal/validate.js';
 import { channelLayout, normalizeBatch, normalizeWith } from './batch-norm-core.js';
-import { type BatchNormSettings, channelAxis, effectiveEpsilon, resolveSettings } from './batch-norm-options.js';
+import {
+  type BatchNormSettings,
+  channelAxis,
+  effectiveEpsilon,
+  failOnShape,
+  resolveSettings,
+} from './batch-norm-options.js';
 import { movingAverage } from './moving-average.js';
 
 /** The learned per-channel parameters of {@link batchNorm}: each `[C]`, or absent to leave that step out. */
@@ -102,7 +108,7 @@ export function batchNorm(
     };
   }
   if (settings.unbiasedMovingVariance && layout.count < 2) {
-    fail(FN, 'unbiasedMovingVariance needs more than 1 value per channel in training', x.shape, `shape [${x.shape}]`);
+    failOnShape(FN, 'unbiasedMovingVariance needs more than 1 value per channel in training', x.shape);
   }
   return tf.tidy(() => {
     const { y, mean, variance } = normalizeBatch(x, gamma, beta, epsilon, layout);
@@ -129,12 +135,28 @@ function channelVector(name: string, t: unknown, channels: number, optional: boo
   return t;
 }
 
+/** The trainable parameters made by {@link batchNormVariables}. */
+export interface BatchNormParamVariables {
+  /** The scale, ones at first; absent with `scale: false`. */
+  readonly gamma?: tf.Variable;
+  /** The offset, zeros at first; absent with `center: false`. */
+  readonly beta?: tf.Variable;
+}
+
+/** The non-trainable moving statistics made by {@link batchNormVariables}. */
+export interface BatchNormStateVariables {
+  /** The moving mean, zeros at first. */
+  readonly movingMean: tf.Variable;
+  /** The moving variance, ones at first. */
+  readonly movingVariance: tf.Variable;
+}
+
 /** The variables of one {@link batchNorm}: trainable params and non-trainable state. */
 export interface BatchNormVariables {
-  /** gamma (ones) and beta (zeros), trainable; absent when turned off. */
-  readonly params: { readonly gamma?: tf.Variable; readonly beta?: tf.Variable };
-  /** The moving mean (zeros) and variance (ones), not trainable. */
-  readonly state: { readonly movingMean: tf.Variable; readonly movingVariance: tf.Variable };
+  /** gamma and beta, trainable: pass as {@link batchNorm}'s `params`. */
+  readonly params: BatchNormParamVariables;
+  /** The moving statistics, not trainable: pass as {@link batchNorm}'s `state`, assign its result back. */
+  readonly state: BatchNormStateVariables;
 }
 
 /** Options of {@link batchNormVariables}. */

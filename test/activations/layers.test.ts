@@ -97,7 +97,15 @@ function ownConfig(layer: tf.layers.Layer, keys: string[]): Record<string, unkno
 
 describe('layers (the namespace)', () => {
   it('holds the activation and normalization factories, named like tf.layers', () => {
-    expect(Object.keys(layers).sort()).toEqual(['batchNormalization', 'elu', 'gelu', 'leakyReLU', 'reLU', 'selu', 'silu']);
+    expect(Object.keys(layers).sort()).toEqual([
+      'batchNormalization',
+      'elu',
+      'gelu',
+      'leakyReLU',
+      'reLU',
+      'selu',
+      'silu',
+    ]);
   });
 
   it("registers unique GradStab class names and leaves tfjs's own ReLU, LeakyReLU and ELU alone", () => {
