@@ -26,6 +26,17 @@ if (!(loaded.optimizer instanceof TransformedOptimizer) || loaded.optimizer.iter
   throw new Error('ESM: optimizer did not survive save/load');
 }
 console.log('ESM ok: trained, saved and loaded a TransformedOptimizer');
+
+// The batch-norm layer extends tfjs's own class, found through the user's tfjs registry: check it there.
+const { layers: gsLayers } = await import('gradstab');
+const bnModel = tf.sequential({ layers: [gsLayers.batchNormalization({ axis: 1, inputShape: [3, 2] })] });
+bnModel.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+await bnModel.fit(tf.randomNormal([8, 3, 2]), tf.zeros([8, 3, 2]), { epochs: 1, verbose: 0 });
+let bnSaved;
+await bnModel.save(tf.io.withSaveHandler(async (a) => { bnSaved = a; return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }; }));
+const bnLoaded = await tf.loadLayersModel(tf.io.fromMemory(bnSaved));
+if (bnLoaded.layers[0].getClassName() !== 'GradStabBatchNormalization') throw new Error('ESM: batch norm did not load');
+console.log('ESM ok: trained, saved and loaded a GradStabBatchNormalization');
 JS
 
 cat > cjs.cjs <<'JS'
@@ -37,7 +48,10 @@ tf.setBackend('cpu').then(() => {
   if (Math.abs(n - 5) > 1e-6) throw new Error(`CJS: globalNorm gave ${n}`);
   try { clipOptimizer(tf.train.sgd(0.1), {}); throw new Error('CJS: no error'); }
   catch (e) { if (!(e instanceof GradStabError)) throw e; }
-  console.log('CJS ok: globalNorm and GradStabError');
+  const { layers } = require('gradstab');
+  const y = layers.batchNormalization().apply(tf.tensor2d([[1], [2], [3], [4]]), { training: true });
+  if (Math.abs(y.dataSync()[3] - 1.341105) > 1e-5) throw new Error(`CJS: batch norm gave ${y.dataSync()}`);
+  console.log('CJS ok: globalNorm, GradStabError and batch norm');
 });
 JS
 

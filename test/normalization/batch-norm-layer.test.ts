@@ -3,6 +3,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { GradStabError } from '../../src/errors.js';
 import { layers } from '../../src/layers.js';
 import { BatchNormalizationLayer } from '../../src/normalization/batch-norm-layer.js';
+import { pytorchBatchNormArgs } from '../../src/normalization/batch-norm-options.js';
 import { saveAndLoad } from '../helpers/models.js';
 import { countBlockingReads, maxViolation, tensorsLeftBy, useCpu, values } from '../helpers/tf.js';
 import { referenceMoments, referenceNormalize } from './reference.js';
@@ -45,6 +46,15 @@ describe('layers.batchNormalization: the Keras/tfjs conventions', () => {
     const w = weightsByName(bn);
     expect(w.moving_mean?.[0]).toBeCloseTo(0.025, 7);
     expect(w.moving_variance?.[0]).toBeCloseTo(1.0025, 6);
+  });
+
+  it("reproduces PyTorch's vector with pytorchBatchNormArgs: output and running statistics (0.25, 1.066667)", () => {
+    const bn = layers.batchNormalization(pytorchBatchNormArgs());
+    const y = bn.apply(tf.tensor2d([[1], [2], [3], [4]]), { training: true }) as tf.Tensor;
+    expect(maxViolation(values(y), [-1.341635, -0.447212, 0.447212, 1.341635], 1e-6)).toBe(0);
+    const w = weightsByName(bn);
+    expect(w.moving_mean?.[0]).toBeCloseTo(0.25, 6);
+    expect(w.moving_variance?.[0]).toBeCloseTo(1.066667, 6);
   });
 
   it('names and orders its weights as Keras and tfjs: gamma, beta, moving_mean, moving_variance', () => {
