@@ -303,8 +303,9 @@ const suite: BenchSuite = {
   id: 'batch-norm',
   title: 'Batch normalization: cost of a training step',
   description: [
-    "gradstab's `layers.batchNormalization({})` (closed-form backward with `tf.customGrad`, the fused",
-    '`tf.batchNorm` kernel on channels-last inputs) against a baseline, alternating in one process on the same',
+    "gradstab's `layers.batchNormalization({})` (closed-form backward with `tf.customGrad`; per-channel sums as a",
+    'matrix product on channels-last inputs, and the fused `tf.batchNorm` kernel there on cpu, broadcast ops on',
+    'wasm) against a baseline, alternating in one process on the same',
     'backend. A training step is forward + backward:',
     '`tf.variableGrads(() => sum(layer.apply(x, {training: true}) * w), [x, gamma, beta])` with x a `tf.variable`',
     '(so dx is computed; Gaussian, with a mean from -2 to 2 and a standard deviation from 0.5 to 3 across the',
