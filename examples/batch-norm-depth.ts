@@ -1,6 +1,6 @@
 /**
  * Why batch normalization exists: a 20-layer sigmoid MLP, trained with plain SGD on two concentric rings, does
- * not learn (its first layers get gradients ~1e-10 of the last ones, as sigmoid' <= 1/4 multiplies at every
+ * not learn (its first layers get gradients ~1e-13 of the last ones, as sigmoid' <= 1/4 multiplies at every
  * layer); the same network with `layers.batchNormalization()` before each sigmoid learns the task.
  *
  *   node --import tsx examples/batch-norm-depth.ts                 # depth 20, width 32, 20 epochs, wasm (or cpu)

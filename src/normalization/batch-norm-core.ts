@@ -81,8 +81,10 @@ export function normalizeWith(
   layout: ChannelLayout,
 ): tf.Tensor {
   if (layout.fused) {
-    const flat = tf.reshape(x, [1, 1, layout.count, layout.channels]);
-    const out = tf.batchNorm(flat, mean, variance, beta ?? undefined, gamma ?? undefined, epsilon);
+    const c = layout.channels;
+    const flat = tf.reshape(x, [1, 1, layout.count, c]);
+    // Explicit ones and zeros: tfjs's gradient of the fused kernel (recorded in inference mode) needs both.
+    const out = tf.batchNorm(flat, mean, variance, beta ?? tf.zeros([c]), gamma ?? tf.ones([c]), epsilon);
     return tf.reshape(out, x.shape);
   }
   const scale = tf.rsqrt(tf.add(variance, epsilon));
@@ -90,21 +92,31 @@ export function normalizeWith(
   return perChannelAffine(tf.sub(x, alongChannels(mean, x.rank, layout)), scaled, beta, layout);
 }
 
+/**
+ * The sum or the mean over every axis but the channel axis, giving `[C]`. On channels-last inputs it is one
+ * `[1, M] x [M, C]` product with a row of ones or of 1 / M (a reduction over leading axes would transpose first);
+ * the mean weights each value before accumulating, so it never holds the sum, which a float16 backend could not
+ * (65504 is its largest value).
+ */
+function reducePerChannel(t: tf.Tensor, layout: ChannelLayout, how: 'sum' | 'mean'): tf.Tensor {
+  if (layout.channelsLast) {
+    const m = tf.reshape(t, [layout.count, layout.channels]);
+    const weights = tf.fill([1, layout.count], how === 'sum' ? 1 : 1 / layout.count);
+    return tf.reshape(tf.matMul(weights, m), [layout.channels]);
+  }
+  return how === 'sum' ? tf.sum(t, layout.reduce as number[]) : tf.mean(t, layout.reduce as number[]);
+}
+
 /** Sums over every axis but the channel axis, giving `[C]`. */
 function sumPerChannel(t: tf.Tensor, layout: ChannelLayout): tf.Tensor {
-  if (layout.channelsLast) {
-    // A [1, M] x [M, C] product: one kernel, where a reduction over leading axes would transpose first.
-    const m = tf.reshape(t, [layout.count, layout.channels]);
-    return tf.reshape(tf.matMul(tf.ones([1, layout.count]), m), [layout.channels]);
-  }
-  return tf.sum(t, layout.reduce as number[]);
+  return reducePerChannel(t, layout, 'sum');
 }
 
 /** The batch mean and biased variance per channel, `[C]` each. */
 export function channelMoments(x: tf.Tensor, layout: ChannelLayout): { mean: tf.Tensor; variance: tf.Tensor } {
-  const mean = tf.div(sumPerChannel(x, layout), layout.count);
+  const mean = reducePerChannel(x, layout, 'mean');
   const sq = tf.squaredDifference(x, alongChannels(mean, x.rank, layout));
-  return { mean, variance: tf.div(sumPerChannel(sq, layout), layout.count) };
+  return { mean, variance: reducePerChannel(sq, layout, 'mean') };
 }
 
 /** The result of normalizing a batch with its own statistics. */

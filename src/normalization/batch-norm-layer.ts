@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+// Loaded for its side effect: tfjs-layers registers its BatchNormalization, which this module extends at load time.
+import '@tensorflow/tfjs-layers';
 import { argsFromConfig, type LayerArgs, layerArgs, oneTensor } from '../activations/layers/layer-args.js';
 import { fail } from '../internal/validate.js';
 import { type ChannelLayout, channelLayout, normalizeBatch, normalizeWith } from './batch-norm-core.js';
@@ -134,6 +136,8 @@ export class BatchNormalizationLayer extends TfBatchNormalization {
   declare readonly scale: boolean;
   /** Whether the moving variance stores the unbiased batch variance (PyTorch). */
   readonly unbiasedMovingVariance: boolean;
+  /** The input shape the layer was built for (its rank is checked on every call). */
+  private builtShape: tfl.Shape | undefined;
 
   constructor(args?: BatchNormalizationLayerArgs) {
     super(checkedArgs(args));
@@ -152,6 +156,10 @@ export class BatchNormalizationLayer extends TfBatchNormalization {
     const channels = shape[axis];
     if (channels === null || channels === undefined) {
       failOnShape(fn, `the channel axis ${axis} must have a known size`, shape);
+    }
+    const builtRank = this.built ? this.builtShape?.length : undefined;
+    if (builtRank !== undefined && shape.length !== builtRank) {
+      failOnShape(fn, `the input must have rank ${builtRank} (the rank the layer was built with)`, shape);
     }
     const built = this.built ? this.weightsMade.movingMean.shape[0] : channels;
     if (channels !== built) {
@@ -172,6 +180,7 @@ export class BatchNormalizationLayer extends TfBatchNormalization {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
     this.layoutFor(shape);
     super.build(shape);
+    this.builtShape = shape;
     // tfjs's build pins the channel count in an InputSpec whose error names neither the layer's rule nor gradstab;
     // layoutFor checks the same thing with a clearer message.
     this.inputSpec = [];

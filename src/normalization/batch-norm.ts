@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { fail, optionsObject } from '../internal/validate.js';
+import { fail, optionsObject, wholeNumber } from '../internal/validate.js';
 import { channelLayout, normalizeBatch, normalizeWith } from './batch-norm-core.js';
 import {
   type BatchNormSettings,
@@ -78,7 +78,7 @@ const OPTION_KEYS = ['training', 'axis', 'momentum', 'epsilon', 'unbiasedMovingV
  * bn.state.movingMean.print(); // [0.025]
  * bn.state.movingVariance.print(); // [1.0025]
  * (bn.params.gamma as tf.Variable).print(); // [0.2006394] (the loss pulled the scale down)
-batchNorm(tf.tensor2d([[1], [4]]), bn.params, bn.state, { training: false }).y.print(); // [[0.195282], [0.7961497]]
+ * batchNorm(tf.tensor2d([[1], [4]]), bn.params, bn.state, { training: false }).y.print(); // [[0.195282], [0.7961497]]
  * ```
  */
 export function batchNorm(
@@ -94,18 +94,16 @@ export function batchNorm(
   if (x.dtype !== 'float32') fail(FN, 'x must be float32', x);
   const axis = channelAxis(FN, settings.axis, x.shape);
   const layout = channelLayout(x.shape, axis);
-  const p = optionsObject<BatchNormParams>(FN, params, ['gamma', 'beta']);
-  const s = optionsObject<BatchNormState>(FN, state, ['movingMean', 'movingVariance']);
+  const p = recordOf<BatchNormParams>('params', params, ['gamma', 'beta']);
+  const s = recordOf<BatchNormState>('state', state, ['movingMean', 'movingVariance']);
   const gamma = channelVector('params.gamma', p.gamma ?? null, layout.channels, true);
   const beta = channelVector('params.beta', p.beta ?? null, layout.channels, true);
   const movingMean = channelVector('state.movingMean', s.movingMean, layout.channels, false) as tf.Tensor;
   const movingVariance = channelVector('state.movingVariance', s.movingVariance, layout.channels, false) as tf.Tensor;
   const epsilon = effectiveEpsilon(settings.epsilon);
   if (!opts.training) {
-    return {
-      y: normalizeWith(x, movingMean, movingVariance, gamma, beta, epsilon, layout),
-      state: s as BatchNormState,
-    };
+    const y = tf.tidy(() => normalizeWith(x, movingMean, movingVariance, gamma, beta, epsilon, layout));
+    return { y, state: s as BatchNormState };
   }
   if (settings.unbiasedMovingVariance && layout.count < 2) {
     failOnShape(FN, 'unbiasedMovingVariance needs more than 1 value per channel in training', x.shape);
@@ -123,6 +121,18 @@ export function batchNorm(
       },
     };
   });
+}
+
+/** `params` or `state`: an object with only the known keys. */
+function recordOf<T extends object>(name: string, value: unknown, keys: readonly string[]): Partial<T> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    fail(FN, `${name} must be an object {${keys.join(', ')}}`, value);
+  }
+  for (const key of Object.keys(value)) {
+    if (!keys.includes(key))
+      fail(FN, `${name} has an unknown key ${JSON.stringify(key)} (known: ${keys.join(', ')})`, key);
+  }
+  return value as Partial<T>;
 }
 
 /** A `[channels]` float32 tensor, or null where that is allowed. */
@@ -186,7 +196,7 @@ export interface BatchNormVariablesOptions {
  */
 export function batchNormVariables(channels: number, options?: BatchNormVariablesOptions): BatchNormVariables {
   const fn = 'batchNormVariables';
-  if (!Number.isInteger(channels) || channels < 1) fail(fn, 'channels must be a whole number >= 1', channels);
+  wholeNumber(fn, 'channels', channels, 1);
   const {
     scale = true,
     center = true,

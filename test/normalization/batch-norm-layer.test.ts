@@ -179,6 +179,9 @@ describe('layers.batchNormalization: correct on every axis and rank', () => {
       expect(maxViolation(values(inf.dGamma as tf.Tensor), values(refInf.grads[g.name] as tf.Tensor), 1e-4, 1e-5)).toBe(
         0,
       );
+      expect(maxViolation(values(inf.dBeta as tf.Tensor), values(refInf.grads[b.name] as tf.Tensor), 1e-4, 1e-5)).toBe(
+        0,
+      );
       expect(weightsByName(bn).moving_mean).toEqual(stats.moving_mean); // inference left the statistics alone
     },
   );
@@ -207,6 +210,39 @@ describe('layers.batchNormalization in fit, predict and custom loops', () => {
   }
   const x = tf.randomNormal([12, 3], 2, 3, 'float32', 31);
   const y = tf.randomNormal([12, 1], 0, 1, 'float32', 32);
+
+  /** The moving mean after one pass over x in batches of 4 (momentum 0.9). */
+  function movingMeanAfterOneEpoch(): tf.Tensor {
+    let expectedMean = tf.zeros([3]);
+    for (let i = 0; i < 3; i++) {
+      const { mean } = referenceMoments(tf.slice(x, [4 * i, 0], [4, 3]), -1);
+      expectedMean = tf.add(tf.mul(expectedMean, 0.9), tf.mul(mean, 0.1));
+    }
+    return expectedMean;
+  }
+
+  it('fitDataset updates the moving statistics once per batch too', async () => {
+    const model = bnModel();
+    const ds = tf.data.zip({ xs: tf.data.array(tf.unstack(x)), ys: tf.data.array(tf.unstack(y)) }).batch(4);
+    await model.fitDataset(ds, { epochs: 1, verbose: 0 });
+    const bn = model.layers[0] as tf.layers.Layer;
+    expect(maxViolation(weightsByName(bn).moving_mean as number[], values(movingMeanAfterOneEpoch()), 1e-6, 1e-5)).toBe(
+      0,
+    );
+  });
+
+  it('model.apply(x, {training: true}) inside minimize trains the batch norms of a model, once per call', () => {
+    const model = bnModel();
+    const opt = tf.train.sgd(0);
+    for (let i = 0; i < 3; i++) {
+      const batch = tf.slice(x, [4 * i, 0], [4, 3]);
+      opt.minimize(() => tf.sum(model.apply(batch, { training: true }) as tf.Tensor) as tf.Scalar);
+    }
+    const bn = model.layers[0] as tf.layers.Layer;
+    expect(maxViolation(weightsByName(bn).moving_mean as number[], values(movingMeanAfterOneEpoch()), 1e-6, 1e-5)).toBe(
+      0,
+    );
+  });
 
   it('fit updates the moving statistics once per batch; predict and evaluate leave them alone', async () => {
     const model = bnModel();
@@ -271,6 +307,26 @@ describe('layers.batchNormalization in fit, predict and custom loops', () => {
       expect(losses.every(Number.isFinite)).toBe(true);
       expect(losses.at(-1) as number).toBeLessThan(losses[0] as number);
       expect(() => tf.layers.batchNormalization(args).apply(x, { training: true })).toThrow();
+    },
+  );
+
+  it.each([[{ scale: false }], [{ center: false }], [{ scale: false, center: false }]])(
+    'a frozen layer with %j trains in fit (channels-last, gradients through inference mode) and keeps its statistics',
+    async (args) => {
+      const model = tf.sequential({
+        layers: [
+          tf.layers.dense({ units: 3, inputShape: [3] }),
+          layers.batchNormalization(args),
+          tf.layers.dense({ units: 1 }),
+        ],
+      });
+      const bn = model.layers[1] as tf.layers.Layer;
+      bn.trainable = false;
+      model.compile({ optimizer: tf.train.sgd(0.01), loss: 'meanSquaredError' });
+      const before = weightsByName(bn);
+      const history = await model.fit(x, y, { batchSize: 4, epochs: 2, verbose: 0 });
+      expect((history.history.loss as number[]).every(Number.isFinite)).toBe(true);
+      expect(weightsByName(bn)).toEqual(before);
     },
   );
 
@@ -385,6 +441,12 @@ describe('layers.batchNormalization: saving and loading', () => {
     const loaded = await saveAndLoad(model);
     expect(values(loaded.predict(x) as tf.Tensor)).toEqual(values(model.predict(x) as tf.Tensor));
     expect(loaded.getWeights().map((w) => values(w))).toEqual(model.getWeights().map((w) => values(w)));
+    await model.fit(x, y, { epochs: 2, shuffle: false, verbose: 0 });
+    await loaded.fit(x, y, { epochs: 2, shuffle: false, verbose: 0 });
+    const resumed = loaded.getWeights().map((w) => values(w));
+    model.getWeights().forEach((w, i) => {
+      expect(maxViolation(resumed[i] as number[], values(w), 1e-6, 1e-5)).toBe(0);
+    });
   });
 });
 
@@ -417,6 +479,14 @@ describe('layers.batchNormalization: bad input is a GradStabError naming the lay
     expect(() => layers.batchNormalization({ axis: -2 }).apply(tf.ones([2, 3, 4]))).not.toThrow();
     expect(() => layers.batchNormalization({ axis: -3 }).apply(tf.ones([2, 3, 4]))).toThrow(GradStabError);
     expect(() => layers.batchNormalization().apply(tf.ones([3]))).toThrow('the input must have rank 2 or more');
+  });
+
+  it('rejects an input whose rank changed after build', () => {
+    const bn = layers.batchNormalization({ name: 'bn_rank' });
+    bn.apply(tf.ones([2, 3, 3, 5]));
+    expect(() => bn.apply(tf.ones([2, 5]))).toThrow(
+      'layers.batchNormalization (layer "bn_rank"): the input must have rank 4 (the rank the layer was built with), got shape [2,5].',
+    );
   });
 
   it('rejects an input whose channel count changed after build, eagerly and in a model', () => {

@@ -71,6 +71,25 @@ describe('batchNorm (the functional form)', () => {
     expect(values(loss())[0] as number).toBeLessThan(first * 0.95);
   });
 
+  it('leaks nothing in inference either, outside any tidy', async () => {
+    const state = { movingMean: tf.zeros([3]), movingVariance: tf.ones([3]) };
+    const infer = () => tf.dispose(batchNorm(x, {}, state, { training: false, axis: 1 }).y);
+    const ones = tf.ones([4, 3]);
+    const inferLast = () => tf.dispose(batchNorm(ones, {}, state, { training: false }).y);
+    infer();
+    inferLast();
+    expect(await tensorsLeftBy(infer)).toBe(0);
+    expect(await tensorsLeftBy(inferLast)).toBe(0);
+  });
+
+  it('differentiates through inference mode without gamma or beta (the fused route needs them explicit)', () => {
+    const state = { movingMean: tf.tensor1d([1, 2, 3]), movingVariance: tf.tensor1d([4, 4, 4]) };
+    const dx = tf.grad((t: tf.Tensor) => tf.sum(batchNorm(t, {}, state, { training: false, epsilon: 1e-9 }).y))(
+      tf.ones([2, 3]),
+    );
+    expect(maxViolation(values(dx), Array(6).fill(0.5), 1e-5)).toBe(0); // 1 / sqrt(4)
+  });
+
   it('works with no gamma or beta (scale/center off)', () => {
     const state = { movingMean: tf.zeros([3]), movingVariance: tf.ones([3]) };
     const { y } = batchNorm(x, { gamma: null, beta: null }, state, { training: true, axis: 1 });
@@ -98,6 +117,12 @@ describe('batchNorm (the functional form)', () => {
   it('rejects parameters and statistics that are not one float32 value per channel', () => {
     const ok = { movingMean: tf.zeros([3]), movingVariance: tf.ones([3]) };
     const opts = { training: true, axis: 1 };
+    expect(() => batchNorm(x, null as never, ok, opts)).toThrow(
+      'batchNorm: params must be an object {gamma, beta}, got null.',
+    );
+    expect(() => batchNorm(x, {}, { ...ok, runningMean: tf.zeros([3]) } as never, opts)).toThrow(
+      'batchNorm: state has an unknown key "runningMean" (known: movingMean, movingVariance)',
+    );
     expect(() => batchNorm(x, { gamma: tf.ones([4]) }, ok, opts)).toThrow(
       'batchNorm: params.gamma must be a float32 tensor of shape [3] (one value per channel), got a tensor of shape [4] and dtype float32.',
     );

@@ -16,11 +16,14 @@ afterEach(() => tf.disposeVariables());
 const fixtures = batchNormFixtures();
 
 /**
- * 1e-4 absolute plus 1e-4 relative, as the issue asks. The relative part matters for the zero-variance channel,
- * whose dx is gamma / sqrt(eps) * (...) ~ 300 to 700.
+ * 1e-5 absolute plus 1e-6 relative: ten times tighter than the issue's 1e-4 (the largest difference measured is
+ * 1.9e-6). The relative part matters for the zero-variance channel, whose dx is gamma / sqrt(eps) * (...) ~ 300
+ * to 700. That case gets 1e-4 absolute: there PyTorch's own output is 4.8e-5 away from the exact beta (it computes
+ * x * a + b with a ~ 292 and b ~ -1458, which cancel where one float32 step is 1.2e-4), while gradstab's is exact.
  */
-const ATOL = 1e-4;
-const RTOL = 1e-4;
+const ATOL = 1e-5;
+const RTOL = 1e-6;
+const ATOL_CONSTANT_CHANNEL = 1e-4;
 
 /** A case by its position in the fixture (1-based, as the generator lists them). */
 function fixtureCase(n: number): BatchNormCase {
@@ -78,38 +81,39 @@ function settings(c: BatchNormCase, layout: Layout, variance: Variance) {
   };
 }
 
-function expectClose(what: string, actual: tf.Tensor | number[], expected: number[]): void {
+function expectClose(what: string, actual: tf.Tensor | number[], expected: number[], atol = ATOL): void {
   const a = Array.isArray(actual) ? actual : values(actual);
   const e = expected.map(Math.fround);
   expect(a.every(Number.isFinite), `${what}: non-finite values`).toBe(true);
   const abs = Math.max(0, ...a.map((v, i) => Math.abs(v - (e[i] as number))));
-  expect(maxViolation(a, e, ATOL, RTOL), `${what}: max abs error ${abs}`).toBe(0);
+  expect(maxViolation(a, e, atol, RTOL), `${what}: max abs error ${abs}`).toBe(0);
 }
 
 /** Compares a pass with the reference (the reference's channels-first tensors permuted to the layout). */
-function expectPass(label: string, got: Pass, ref: BatchNormPass, layout: Layout): void {
+function expectPass(label: string, got: Pass, ref: BatchNormPass, layout: Layout, atol = ATOL): void {
   const permuted = (t: TensorFixture) => {
     const p = laidOut(t, layout);
     const v = values(p);
     p.dispose();
     return v;
   };
-  expectClose(`y ${label}`, got.y, permuted(ref.y));
-  expectClose(`dx ${label}`, got.dx, permuted(ref.dx));
+  expectClose(`y ${label}`, got.y, permuted(ref.y), atol);
+  expectClose(`dx ${label}`, got.dx, permuted(ref.dx), atol);
   expect(got.dgamma === null, `${label}: dgamma present`).toBe(ref.dgamma === null);
   expect(got.dbeta === null, `${label}: dbeta present`).toBe(ref.dbeta === null);
-  if (got.dgamma !== null && ref.dgamma !== null) expectClose(`dgamma ${label}`, got.dgamma, ref.dgamma);
-  if (got.dbeta !== null && ref.dbeta !== null) expectClose(`dbeta ${label}`, got.dbeta, ref.dbeta);
+  if (got.dgamma !== null && ref.dgamma !== null) expectClose(`dgamma ${label}`, got.dgamma, ref.dgamma, atol);
+  if (got.dbeta !== null && ref.dbeta !== null) expectClose(`dbeta ${label}`, got.dbeta, ref.dbeta, atol);
 }
 
 /** Runs the 3 training steps and the eval pass of a case, checking everything after each. */
 function expectParity(c: BatchNormCase, layout: Layout, variance: Variance, runner: Runner): void {
   const refVariance = (s: BatchNormStep) => (variance === 'unbiased (PyTorch)' ? s.runningVar : s.movingVarianceBiased);
+  const atol = c.constantChannel === null ? ATOL : ATOL_CONSTANT_CHANNEL;
   c.steps.forEach((step, k) => {
     const x = laidOut(step.x, layout);
     const w = laidOut(step.w, layout);
     const got = runner(x, w, true);
-    expectPass(`step ${k + 1}`, got, step, layout);
+    expectPass(`step ${k + 1}`, got, step, layout, atol);
     expectClose(`movingMean after step ${k + 1}`, got.movingMean, step.runningMean);
     expectClose(`movingVariance after step ${k + 1}`, got.movingVariance, refVariance(step));
     disposePass(got);
@@ -120,7 +124,7 @@ function expectParity(c: BatchNormCase, layout: Layout, variance: Variance, runn
   const w = laidOut(c.eval.w, layout);
   const got = runner(x, w, false);
   // Only the PyTorch convention has a reference for the eval pass (it normalizes with the moving statistics).
-  if (variance === 'unbiased (PyTorch)') expectPass('eval', got, c.eval, layout);
+  if (variance === 'unbiased (PyTorch)') expectPass('eval', got, c.eval, layout, atol);
   expectClose('movingMean after eval (unchanged)', got.movingMean, last.runningMean);
   expectClose('movingVariance after eval (unchanged)', got.movingVariance, refVariance(last));
   disposePass(got);
@@ -276,7 +280,7 @@ describe('layers.batchNormalization with pytorchBatchNormArgs matches nn.BatchNo
     );
   });
 
-  it.each([2, 3, 4].map((n) => [title(n), n]))('%s, permuted to channels-last with axis -1', (_, n) => {
+  it.each([2, 3, 4, 5, 6].map((n) => [title(n), n]))('%s, permuted to channels-last with axis -1', (_, n) => {
     const c = fixtureCase(n);
     expectParity(
       c,
