@@ -67,6 +67,13 @@ export {
 } from './normalization/batch-norm-options.js';
 export { type ClipOptimizerOptions, clipOptimizer } from './optimizer/clip-optimizer.js';
 export { TransformedOptimizer, withTransforms } from './optimizer/transformed-optimizer.js';
+export { type AccumulateGradientsOptions, accumulateGradients } from './transforms/accumulate.js';
+export {
+  type AdaptiveGradClipOptions,
+  adaptiveGradClip,
+  type ExcludeVariables,
+} from './transforms/adaptive-grad-clip.js';
+export { type AutoClipOptions, autoClip } from './transforms/auto-clip.js';
 export { chain } from './transforms/chain.js';
 export { type ClipByGlobalNormOptions, clipByGlobalNorm, clipByNorm } from './transforms/clip-norm.js';
 export { type ClipValueBounds, clipByValue } from './transforms/clip-value.js';
@@ -88,3 +95,4 @@ export type {
   TransformState,
   UpdateContext,
 } from './transforms/types.js';
+export { type ZClipOptions, zClip } from './transforms/z-clip.js';

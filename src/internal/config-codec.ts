@@ -21,6 +21,9 @@ export function encodeConfig(fn: string, value: unknown): unknown {
     const entries = Object.entries(value).filter(([, v]) => v !== undefined);
     return Object.fromEntries(entries.map(([k, v]) => [escapeString(k), encodeConfig(fn, v)]));
   }
+  if (typeof value === 'function') {
+    return fail(fn, 'a function in a config (such as an exclude predicate) cannot be saved: use a RegExp', value);
+  }
   return fail(fn, 'config values must be numbers, strings, booleans, null, arrays or plain objects', value);
 }
 

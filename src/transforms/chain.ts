@@ -29,6 +29,11 @@ export function chain(...transforms: GradientTransform[]): GradientTransform {
       });
       return state;
     },
+    isLazyStateKey: (key) => {
+      const match = /^(\d+)\/(.+)$/.exec(key);
+      const part = match ? parts[Number(match[1])] : undefined;
+      return part?.isLazyStateKey?.(match?.[2] as string) ?? false;
+    },
     update: (grads, state, context) => {
       const next: Record<string, Tensor> = { ...state };
       let current: NamedTensorMap = grads;

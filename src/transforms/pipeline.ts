@@ -73,7 +73,7 @@ export function gradientPipeline(...transforms: GradientTransform[]): GradientPi
     setState(values) {
       const fn = 'gradientPipeline.setState';
       if (values === null || typeof values !== 'object') fail(fn, 'state must be a map of tensors', values);
-      for (const [key, value] of Object.entries(values)) assignState(fn, state, key, value);
+      for (const [key, value] of Object.entries(values)) assignState(fn, transform, state, key, value);
     },
     dispose() {
       for (const key of Object.keys(state)) {
@@ -99,7 +99,7 @@ export function runTransforms(
   const owned = new Set<tf.Tensor>([...Object.values(params ?? {}), ...Object.values(state)]);
   return tf.tidy(() => {
     const result = transform.update(input, state, params ? { params } : {});
-    for (const [key, value] of Object.entries(result.state)) assignState(fn, state, key, value);
+    for (const [key, value] of Object.entries(result.state)) assignState(fn, transform, state, key, value);
     const out: tf.NamedTensorMap = {};
     for (const name of Object.keys(input)) {
       const g = result.grads[name];
@@ -118,10 +118,23 @@ export function runTransforms(
   });
 }
 
-/** Stores a new state value; `assign` shares the value's buffer, so the value itself may be freed afterwards. */
-function assignState(fn: string, state: Record<string, tf.Variable>, key: string, value: unknown): void {
+/**
+ * Stores a new state value; `assign` shares the value's buffer, so the value itself may be freed afterwards. A key
+ * the transform declares lazy gets its variable when it first appears (`tf.variable` shares the buffer too).
+ */
+function assignState(
+  fn: string,
+  transform: GradientTransform,
+  state: Record<string, tf.Variable>,
+  key: string,
+  value: unknown,
+): void {
   const current = state[key];
   if (!current) {
+    if (transform.isLazyStateKey?.(key) && value instanceof tf.Tensor) {
+      state[key] = tf.variable(value, false);
+      return;
+    }
     fail(fn, `state keys are those the transforms' init() created (${Object.keys(state).join(', ') || 'none'})`, key);
   }
   if (current === value) return;

@@ -55,6 +55,13 @@ export interface GradientTransform {
   init(): TransformState;
   /** Transforms one step's gradients. Must not dispose its inputs, mutate `state`, or read tensors synchronously. */
   update(grads: NamedTensorMap, state: TransformState, context: UpdateContext): TransformResult;
+  /**
+   * Optional: whether `key` names state that this transform adds in `update` instead of `init`, such as one
+   * accumulator per gradient, whose shapes are known only once the gradients arrive. Whoever owns the state
+   * creates a variable for such a key when it first appears and accepts it when loading saved state; any other
+   * key must come from `init`.
+   */
+  isLazyStateKey?(key: string): boolean;
 }
 
 /** Options of the norm-based transforms. */

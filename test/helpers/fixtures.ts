@@ -88,3 +88,139 @@ export interface BatchNormFixtures {
 export function batchNormFixtures(): BatchNormFixtures {
   return JSON.parse(readFileSync(new URL('../fixtures/batchnorm.json', import.meta.url), 'utf8'));
 }
+
+/** One tensor of an AGC case: the parameter, its gradient and the expected unit-wise clipped gradient. */
+export interface AgcTensor {
+  name: string;
+  param: TensorFixture;
+  grad: TensorFixture;
+  /** The clipped gradient, flat row-major, shaped like grad. */
+  clipped: number[];
+}
+
+/**
+ * Adaptive gradient clipping (NFNets / optax adaptive_grad_clip) with tfjs-layout units: a unit is one slice of
+ * the last axis (rank >= 2), the whole tensor for rank <= 1.
+ */
+export interface AgcCase {
+  name: string;
+  clipping: number;
+  eps: number;
+  tensors: AgcTensor[];
+  /** The L2 norm over all the case's gradients, before and after clipping. */
+  globalNormBefore: number;
+  globalNormAfter: number;
+}
+
+/** One AutoClip step. */
+export interface AutoClipStep {
+  /** The global L2 norm N of the step's gradients (before clipping). */
+  norm: number;
+  /** The percentile of the history (including this step's norm) used as clip_grad_norm_'s max norm. */
+  threshold: number;
+  /** min(1, threshold / (norm + 1e-6)), as torch's clip_grad_norm_ computes it (float32). */
+  coef: number;
+  /** The L2 norm of the clipped gradients (norm * coef). */
+  clippedNorm: number;
+  /** The step's gradients; null in the norm-sequence cases (feed the one-element gradient [norm]). */
+  grads: TensorFixture[] | null;
+  /** The clipped gradients (flat, shaped like grads); null when grads is null. */
+  clipped: number[][] | null;
+}
+
+/** AutoClip (Seetharaman et al. 2020) with gradstab's bounded window. */
+export interface AutoClipCase {
+  name: string;
+  /** The percentile p, 0 to 100 (numpy's linear interpolation). */
+  percentile: number;
+  /** The history length (the last `window` norms); null = unbounded, as in the paper. */
+  window: number | null;
+  steps: AutoClipStep[];
+}
+
+/** One ZClip step; feed the one-element gradient [norm]. */
+export interface ZClipStep {
+  /** The global L2 norm of the step's gradient (before clipping). */
+  norm: number;
+  /** True while the warm-up buffer fills (including the step that fills it). */
+  warmup: boolean;
+  /** (norm - mean) / (std + 1e-6) with the statistics before the step; null in warm-up. */
+  z: number | null;
+  /** The z-score clip value mean + zThresh * std / (z / zThresh) when z > zThresh; otherwise null. */
+  clipVal: number | null;
+  /**
+   * The effective clip used: maxGradNorm in warm-up (null without it); after warm-up
+   * min(clipVal ?? norm, maxGradNorm ?? Infinity).
+   */
+  threshold: number | null;
+  /** The factor the gradients were multiplied by (1 when not clipped). */
+  coef: number;
+  /** The L2 norm of the clipped gradient. */
+  clippedNorm: number;
+  /** The EMA mean and variance after the step; null until initialized at the end of warm-up. */
+  mean: number | null;
+  var: number | null;
+}
+
+/** ZClip (Kumar et al. 2025; bluorion-com/ZClip, mode zscore, adaptive_scaling). */
+export interface ZClipCase {
+  name: string;
+  alpha: number;
+  zThresh: number;
+  warmupSteps: number;
+  /** Optional hard cap on the norm (also clips during warm-up); null = none. */
+  maxGradNorm: number | null;
+  steps: ZClipStep[];
+}
+
+/** One optimizer update of the accumulation run: the mean of k micro-batch gradients, then one Adam step. */
+export interface AccumulateUpdate {
+  /** Indices into microBatches, in the order they were fed. */
+  microBatches: number[];
+  /** The MSE loss of each of those micro-batches, before this update. */
+  losses: number[];
+  /** The accumulated gradient (sum / k) that went into Adam, tfjs layout, flat. */
+  meanGrads: number[][];
+  /** Every weight after the update, tfjs layout, flat. */
+  weightsAfter: number[][];
+}
+
+/** A small MLP trained with gradient accumulation in PyTorch; weights in tfjs layout (kernel [in, out], bias). */
+export interface AccumulateMlpCase {
+  name: string;
+  inputDim: number;
+  layers: { units: number; activation: 'tanh' | 'linear' }[];
+  loss: 'meanSquaredError';
+  optimizer: { type: 'adam'; lr: number; beta1: number; beta2: number; eps: number };
+  /** Micro-batches per update. */
+  k: number;
+  microBatchSize: number;
+  /** Passes over microBatches, in order. */
+  epochs: number;
+  initialWeights: TensorFixture[];
+  microBatches: { x: TensorFixture; y: TensorFixture }[];
+  updates: AccumulateUpdate[];
+}
+
+/** k gradient sets of the same named tensors, with their sum and mean (sum / k). */
+export interface AccumulatePlainCase {
+  k: number;
+  names: string[];
+  /** sets[i][j]: gradient i of tensor names[j]. */
+  sets: TensorFixture[][];
+  sum: TensorFixture[];
+  mean: TensorFixture[];
+}
+
+export interface AdaptiveFixtures {
+  torch: string;
+  agc: AgcCase[];
+  autoClip: AutoClipCase[];
+  zClip: ZClipCase[];
+  accumulate: { mlp: AccumulateMlpCase; plain: AccumulatePlainCase };
+}
+
+/** Reference values made by test/fixtures/make_adaptive_fixtures.py (PyTorch, numpy and the reference algorithms). */
+export function adaptiveFixtures(): AdaptiveFixtures {
+  return JSON.parse(readFileSync(new URL('../fixtures/adaptive.json', import.meta.url), 'utf8'));
+}

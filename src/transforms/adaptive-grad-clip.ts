@@ -1,0 +1,135 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { fail, optionsObject, positiveFinite } from '../internal/validate.js';
+import { registerBuiltInTransform } from './registry.js';
+import type { GradientTransform } from './types.js';
+
+/** Which variables {@link adaptiveGradClip} leaves alone: a RegExp tested on the name, or a predicate. */
+export type ExcludeVariables = RegExp | ((name: string) => boolean);
+
+/** Options of {@link adaptiveGradClip}. */
+export interface AdaptiveGradClipOptions {
+  /**
+   * The largest ratio of a unit's gradient norm to its weight norm, > 0. Defaults to 0.01, the paper's value for
+   * batches of 1024 to 4096; smaller batches tolerate larger values (0.02 to 0.16 in its ablations).
+   */
+  readonly clipping?: number;
+  /** The smallest weight norm used, > 0, so that units whose weights are zero can still move. Defaults to 1e-3. */
+  readonly eps?: number;
+  /**
+   * Variables not to clip, by name: a RegExp (`/^head\//`) or a predicate. The paper does not clip the final
+   * classifier layer. Give that layer a name (`tf.layers.dense({units: 10, name: 'head'})`): generated names
+   * (`dense_Dense3/kernel`) change when a saved model is loaded. A RegExp is saved with the optimizer; a predicate
+   * is not, and saving a model whose optimizer uses one is an error. Defaults to none.
+   */
+  readonly exclude?: ExcludeVariables;
+}
+
+/** Guards the division when a unit's gradient is zero, as optax does. */
+const GRAD_EPS = 1e-6;
+const FN = 'adaptiveGradClip';
+
+/**
+ * Unit-wise norms in tfjs's layout, kept broadcastable: a kernel's units are its output units, the last axis
+ * (dense `[in, out]`, conv `[h, w, in, out]`, conv1d `[k, in, out]`, conv3d `[d, h, w, in, out]`), so the norm
+ * reduces every other axis; a bias or scalar is one unit.
+ */
+function unitNorms(t: tf.Tensor): tf.Tensor {
+  const sq = tf.square(t);
+  if (t.rank <= 1) return tf.sqrt(tf.sum(sq));
+  return tf.sqrt(tf.sum(sq, [...Array(t.rank - 1).keys()], true));
+}
+
+function excluder(exclude: unknown): (name: string) => boolean {
+  if (exclude === undefined) return () => false;
+  if (exclude instanceof RegExp) return (name) => new RegExp(exclude.source, exclude.flags).test(name);
+  if (typeof exclude === 'function') return exclude as (name: string) => boolean;
+  return fail(FN, 'exclude must be a RegExp or a function (name) => boolean', exclude);
+}
+
+/**
+ * Adaptive gradient clipping (AGC; Brock, De, Smith & Simonyan 2021, "High-Performance Large-Scale Image
+ * Recognition Without Normalization"): clips each unit's gradient to a fraction of its weight's norm, so the
+ * threshold adapts to every layer's scale. For a unit u (an output unit of a kernel, or a whole bias):
+ * `max = clipping * max(||W_u||, eps)`, and where `||g_u|| > max` the gradient becomes `g_u * max / ||g_u||`
+ * (optax's `adaptive_grad_clip`). Reads nothing; needs the current weights, which {@link withTransforms} provides
+ * (in a raw loop, pass them to {@link GradientPipeline.apply}).
+ *
+ * State (figures of the last step, readable with `readState()`): `norm` and `clippedNorm`, the global L2 norm
+ * before and after; `clippedUnits`, how many units were clipped.
+ *
+ * @param options `clipping` (0.01), `eps` (1e-3), `exclude`.
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { adaptiveGradClip, gradientPipeline } from 'gradstab';
+ * const pipeline = gradientPipeline(adaptiveGradClip({ clipping: 0.1 }));
+ * const params = { w: tf.tensor2d([[3, 1], [4, 1]]) }; // unit norms 5 and 1.414: limits 0.5 and 0.1414
+ * const { grads } = pipeline.apply({ w: tf.tensor2d([[0.6, 0.01], [0.8, 0.01]]) }, params);
+ * grads.w.print(); // [[0.3, 0.01], [0.4, 0.01]] (unit 1: norm 1 > 0.5, halved; unit 2: 0.014 <= 0.141, kept)
+ * ```
+ */
+export function adaptiveGradClip(options?: AdaptiveGradClipOptions): GradientTransform {
+  const opts = optionsObject<AdaptiveGradClipOptions>(FN, options, ['clipping', 'eps', 'exclude']);
+  const clipping = positiveFinite(FN, 'clipping', opts.clipping ?? 0.01);
+  const eps = positiveFinite(FN, 'eps', opts.eps ?? 1e-3);
+  const isExcluded = excluder(opts.exclude);
+  const exclude =
+    opts.exclude instanceof RegExp ? { source: opts.exclude.source, flags: opts.exclude.flags } : opts.exclude;
+  return {
+    kind: FN,
+    config: { clipping, eps, ...(exclude === undefined ? {} : { exclude }) },
+    init: () => ({ norm: tf.scalar(0), clippedNorm: tf.scalar(0), clippedUnits: tf.scalar(0) }),
+    update: (grads, _state, context) => {
+      const out: tf.NamedTensorMap = {};
+      const before: tf.Tensor[] = [];
+      const after: tf.Tensor[] = [];
+      const clippedUnits: tf.Tensor[] = [];
+      for (const [name, g] of Object.entries(grads)) {
+        if (isExcluded(name)) {
+          out[name] = g;
+          before.push(tf.sum(tf.square(g)));
+          after.push(before[before.length - 1] as tf.Tensor);
+          continue;
+        }
+        const w = context.params?.[name];
+        if (w === undefined) {
+          fail(
+            FN,
+            'needs the current value of every variable it clips (withTransforms passes them; in a raw loop call pipeline.apply(grads, params))',
+            name,
+          );
+        }
+        if (!tf.util.arraysEqual(w.shape, g.shape)) {
+          fail(FN, `the weights of ${JSON.stringify(name)} must have the gradient's shape [${g.shape}]`, w);
+        }
+        const gNorm = unitNorms(g);
+        const limit = tf.mul(tf.maximum(unitNorms(w), eps), clipping);
+        const over = tf.greater(gNorm, limit);
+        // One per-unit factor, then one full-size multiply: 1 where the unit is within its limit.
+        const factor = tf.where(over, tf.div(limit, tf.maximum(gNorm, GRAD_EPS)), tf.onesLike(gNorm));
+        out[name] = tf.mul(g, factor);
+        before.push(tf.sum(tf.square(gNorm)));
+        after.push(tf.sum(tf.square(tf.mul(gNorm, factor))));
+        clippedUnits.push(tf.sum(tf.cast(over, 'float32')));
+      }
+      const total = (parts: tf.Tensor[]) => (parts.length === 0 ? tf.scalar(0) : tf.addN(parts));
+      return {
+        grads: out,
+        state: {
+          norm: tf.sqrt(total(before)),
+          clippedNorm: tf.sqrt(total(after)),
+          clippedUnits: total(clippedUnits),
+        },
+      };
+    },
+  };
+}
+
+registerBuiltInTransform(FN, (c) => {
+  const e = c.exclude as { source?: unknown; flags?: unknown } | undefined;
+  const exclude =
+    e === undefined || e === null
+      ? undefined
+      : new RegExp(String(e.source), typeof e.flags === 'string' ? e.flags : '');
+  return adaptiveGradClip({ clipping: c.clipping as number, eps: c.eps as number, ...(exclude ? { exclude } : {}) });
+});
