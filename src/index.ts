@@ -47,6 +47,14 @@ export {
 } from './initializers/variance-scaling.js';
 export type { NamedTensor } from './internal/grads.js';
 export { layers } from './layers.js';
+export { DEFAULT_THRESHOLDS, type HealthThresholds } from './monitor/detectors.js';
+export {
+  GradientHealthMonitor,
+  type GradientHealthMonitorOptions,
+  type MonitorCallbackOptions,
+} from './monitor/monitor.js';
+export type { HealthReport, LayerReport, Verdict } from './monitor/report.js';
+export type { LayerStepStats, MonitorEvent, MonitorEventName, StepRecord } from './monitor/types.js';
 export {
   type BatchNormOptions,
   type BatchNormParams,

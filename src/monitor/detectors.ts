@@ -1,0 +1,166 @@
+import type { MonitorEvent, MonitorEventName, StepRecord } from './types.js';
+
+/** When the monitor calls something vanishing, exploding or a spike. Every figure is an option. */
+export interface HealthThresholds {
+  /**
+   * Vanishing across depth: a layer whose gradient norm is below this fraction of the last layer's. Defaults to
+   * 1e-3 (three orders of magnitude between the two ends of the network, gradstab's choice; Glorot & Bengio 2010
+   * and He et al. 2015 show the geometric decay with depth that this catches).
+   */
+  readonly vanishingRatio: number;
+  /**
+   * Vanishing outright: a layer whose gradient norm is below this, whatever the others do. Defaults to 1e-7,
+   * tfjs's Adam epsilon: below it Adam's step for that layer is damped by the epsilon instead of normalized.
+   */
+  readonly vanishingFloor: number;
+  /** Exploding across depth: a layer whose gradient norm is above this multiple of the last layer's. Defaults to 1e3. */
+  readonly explodingRatio: number;
+  /**
+   * Exploding outright: a global norm above this. Defaults to 1e4 (gradstab's choice: far above the clipping
+   * limits of 0.5 to 10 used in practice; depends on the loss's scale, so tune it for your model).
+   */
+  readonly explodingNorm: number;
+  /** Spike: a z-score of the global norm against its EMA above this. Defaults to 2.5, ZClip's (Kumar et al. 2025). */
+  readonly spikeZ: number;
+  /** The EMA's weight on the past for the spike statistics. Defaults to 0.97, ZClip's. */
+  readonly spikeAlpha: number;
+  /** Steps whose norms initialize the spike statistics before any spike is reported. Defaults to 25, ZClip's. */
+  readonly spikeWarmup: number;
+}
+
+/**
+ * The default {@link HealthThresholds} of {@link GradientHealthMonitor}; override any of them with its
+ * `thresholds` option.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_THRESHOLDS, GradientHealthMonitor } from 'gradstab';
+ * console.log(DEFAULT_THRESHOLDS.vanishingRatio); // 0.001
+ * const monitor = new GradientHealthMonitor({ thresholds: { explodingNorm: 100 * DEFAULT_THRESHOLDS.explodingNorm } });
+ * ```
+ */
+export const DEFAULT_THRESHOLDS: HealthThresholds = {
+  vanishingRatio: 1e-3,
+  vanishingFloor: 1e-7,
+  explodingRatio: 1e3,
+  explodingNorm: 1e4,
+  spikeZ: 2.5,
+  spikeAlpha: 0.97,
+  spikeWarmup: 25,
+};
+
+/** The detectors' memory between steps: the spike statistics (ZClip's warm-up then EMA). */
+export interface DetectorState {
+  readonly seen: number;
+  readonly mean: number;
+  readonly variance: number;
+  /** Warm-up sum and sum of squares of the norms. */
+  readonly sum: number;
+  readonly sumSq: number;
+}
+
+export const INITIAL_DETECTOR_STATE: DetectorState = { seen: 0, mean: 0, variance: 0, sum: 0, sumSq: 0 };
+
+const fmt = (x: number) => (Number.isFinite(x) ? x.toExponential(2) : String(x));
+
+/**
+ * What one step's figures show: the conditions found (at most one event per kind) and the updated spike
+ * statistics. Pure: the monitor decides which of these to emit.
+ */
+export function detect(
+  record: StepRecord,
+  state: DetectorState,
+  t: HealthThresholds,
+): { events: MonitorEvent[]; state: DetectorState } {
+  const events: MonitorEvent[] = [];
+  const event = (kind: MonitorEventName, layers: string[], reason: string, figures: Record<string, number>) =>
+    events.push({ kind, step: record.step, layers, reason, figures });
+  const layers = record.layers;
+  const bad = layers.filter((l) => l.nonFinite > 0 || Number.isNaN(l.norm));
+  if (bad.length > 0 || Number.isNaN(record.globalNorm)) {
+    const count = bad.reduce((n, l) => n + l.nonFinite, 0);
+    event(
+      'nonFinite',
+      bad.map((l) => l.layer),
+      `${count} non-finite gradient entr${count === 1 ? 'y' : 'ies'} in ${bad.map((l) => l.layer).join(', ') || 'the gradients'}`,
+      { nonFinite: count, globalNorm: record.globalNorm },
+    );
+    return { events, state }; // nothing else is meaningful on such a step, and the statistics must not see it
+  }
+  const last = layers[layers.length - 1];
+  if (last !== undefined && layers.length >= 2 && last.norm > 0) {
+    const ratios = layers.map((l) => l.norm / last.norm);
+    const depthRatio = ratios[0] as number;
+    const small = layers.filter((l, i) => (ratios[i] as number) < t.vanishingRatio || l.norm < t.vanishingFloor);
+    if (small.length > 0) {
+      event(
+        'vanishing',
+        small.map((l) => l.layer),
+        `gradient norms of ${small.map((l) => l.layer).join(', ')} are below ${t.vanishingRatio} of the last layer's ` +
+          `(${fmt(last.norm)}) or below ${t.vanishingFloor}; first/last = ${fmt(depthRatio)}`,
+        { depthRatio, lastNorm: last.norm, smallestNorm: Math.min(...small.map((l) => l.norm)) },
+      );
+    }
+    const large = layers.filter((_, i) => (ratios[i] as number) > t.explodingRatio);
+    if (large.length > 0 || record.globalNorm > t.explodingNorm) {
+      event(
+        'exploding',
+        (large.length > 0 ? large : layers).map((l) => l.layer),
+        record.globalNorm > t.explodingNorm
+          ? `global gradient norm ${fmt(record.globalNorm)} is above ${t.explodingNorm}`
+          : `gradient norms of ${large.map((l) => l.layer).join(', ')} are above ${t.explodingRatio} times the last ` +
+              `layer's (${fmt(last.norm)}); first/last = ${fmt(depthRatio)}`,
+        { depthRatio, globalNorm: record.globalNorm, lastNorm: last.norm },
+      );
+    }
+  } else if (record.globalNorm > t.explodingNorm) {
+    event(
+      'exploding',
+      layers.map((l) => l.layer),
+      `global gradient norm ${fmt(record.globalNorm)} is above ${t.explodingNorm}`,
+      {
+        globalNorm: record.globalNorm,
+      },
+    );
+  }
+  return { events, state: spikeUpdate(record, state, t, event) };
+}
+
+/** ZClip's statistics: a warm-up of plain mean and variance, then an EMA fed the clipped value of a spike. */
+function spikeUpdate(
+  record: StepRecord,
+  s: DetectorState,
+  t: HealthThresholds,
+  event: (kind: MonitorEventName, layers: string[], reason: string, figures: Record<string, number>) => void,
+): DetectorState {
+  const n = record.globalNorm;
+  if (!Number.isFinite(n)) return s;
+  if (s.seen < t.spikeWarmup) {
+    const seen = s.seen + 1;
+    const sum = s.sum + n;
+    const sumSq = s.sumSq + n * n;
+    if (seen < t.spikeWarmup) return { ...s, seen, sum, sumSq };
+    const mean = sum / seen;
+    return { seen, sum, sumSq, mean, variance: Math.max(0, sumSq / seen - mean * mean) };
+  }
+  const std = Math.sqrt(s.variance);
+  const z = (n - s.mean) / (std + 1e-6);
+  let fed = n;
+  if (z > t.spikeZ) {
+    fed = s.mean + t.spikeZ * std;
+    event(
+      'spike',
+      [],
+      `global gradient norm ${fmt(n)} is ${z.toFixed(1)} standard deviations above its average ${fmt(s.mean)}`,
+      {
+        globalNorm: n,
+        z,
+        mean: s.mean,
+        std,
+      },
+    );
+  }
+  const mean = t.spikeAlpha * s.mean + (1 - t.spikeAlpha) * fed;
+  const variance = t.spikeAlpha * s.variance + (1 - t.spikeAlpha) * (fed - mean) ** 2;
+  return { ...s, seen: s.seen + 1, mean, variance };
+}

@@ -1,0 +1,379 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Callback, type Logs } from '@tensorflow/tfjs-layers';
+import { viewGradients } from '../internal/grads.js';
+import { fail, optionsObject, wholeNumber } from '../internal/validate.js';
+import { registerBuiltInTransform } from '../transforms/registry.js';
+import type { GradientTransform } from '../transforms/types.js';
+import {
+  DEFAULT_THRESHOLDS,
+  type DetectorState,
+  detect,
+  type HealthThresholds,
+  INITIAL_DETECTOR_STATE,
+} from './detectors.js';
+import { PER_LAYER, packStepStats } from './device-stats.js';
+import { defaultLayerOf, groupByLayer, type LayerGroups } from './layer-groups.js';
+import { addVerdict, buildReport, formatSummary, type HealthReport, historyToCsv, type Verdict } from './report.js';
+import type { LayerStepStats, MonitorEvent, MonitorEventName, StepRecord } from './types.js';
+
+/** Options of {@link GradientHealthMonitor}. */
+export interface GradientHealthMonitorOptions {
+  /**
+   * Read the figures back every `every` steps, in one asynchronous `data()` call for all of them (a whole number
+   * >= 1). Defaults to 1: events arrive a step or so late. Larger values cost less and report later.
+   */
+  readonly every?: number;
+  /** How many steps the history keeps (a ring: the oldest go first). Defaults to 2000. */
+  readonly historySize?: number;
+  /**
+   * Measure the weight norms every `sampleEvery` steps, and the update ratio `||dW|| / ||W||` on the step after
+   * (the update the optimizer really applied). Defaults to 10. Needs the weights: automatic through
+   * {@link withTransforms}; pass them to {@link GradientHealthMonitor.observe} in a raw loop.
+   */
+  readonly sampleEvery?: number;
+  /** The layer a variable belongs to, from its name. Defaults to the name without its last `/` segment. */
+  readonly layerOf?: (variableName: string) => string;
+  /** When to call something vanishing, exploding or a spike: see {@link HealthThresholds} for the defaults. */
+  readonly thresholds?: Partial<HealthThresholds>;
+}
+
+/** Options of {@link GradientHealthMonitor.callback}. */
+export interface MonitorCallbackOptions {
+  /** Stop `fit` (`model.stopTraining = true`) as soon as non-finite gradients are reported. Defaults to false. */
+  readonly stopOnNonFinite?: boolean;
+}
+
+type Handler = (event: MonitorEvent) => void;
+
+const FN = 'GradientHealthMonitor';
+const EVENT_NAMES: readonly MonitorEventName[] = ['vanishing', 'exploding', 'nonFinite', 'spike'];
+
+/** A step's packed figures waiting to be read, with the layer names they describe. */
+interface Pending {
+  readonly step: number;
+  readonly packed: tf.Tensor1D;
+  readonly layers: readonly string[];
+}
+
+/**
+ * Watches gradients while a model trains and tells, as it happens, which layers' gradients vanish or explode,
+ * when a NaN or Infinity appears and where, and when the global norm spikes. Each step's figures (global norm;
+ * per layer the gradient norm, max |g| and count of non-finite entries; on sampled steps the weight norm and the
+ * update ratio) are computed on the device into one small tensor, and read back asynchronously once every
+ * `every` steps: no blocking read, at any interval.
+ *
+ * Three ways in: {@link GradientHealthMonitor.tap}, a gradient transform for {@link withTransforms} (first in the
+ * chain to see raw gradients, or after clipping to see what the optimizer gets); {@link GradientHealthMonitor.observe}
+ * for raw `tf.variableGrads` loops; and {@link GradientHealthMonitor.callback} for `fit`, which flushes the reads
+ * at each epoch's end, adds the figures to the epoch logs and can stop training on non-finite gradients.
+ * Results: events ({@link GradientHealthMonitor.on}), {@link GradientHealthMonitor.history},
+ * {@link GradientHealthMonitor.report}, {@link GradientHealthMonitor.summary}, JSON and CSV.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { GradientHealthMonitor, withTransforms } from 'gradstab';
+ * const model = tf.sequential({
+ *   layers: [tf.layers.dense({ units: 8, inputShape: [4], activation: 'relu', name: 'hidden' }), tf.layers.dense({ units: 1, name: 'out' })],
+ * });
+ * const monitor = new GradientHealthMonitor();
+ * monitor.on('nonFinite', (e) => console.log(e.reason));
+ * model.compile({ optimizer: withTransforms(tf.train.adam(1e-3), monitor.tap), loss: 'meanSquaredError' });
+ * await model.fit(tf.randomNormal([32, 4]), tf.randomNormal([32, 1]), { epochs: 2, callbacks: [monitor.callback()], verbose: 0 });
+ * console.log(monitor.summary()); // a table: one row per layer (hidden, out)
+ * ```
+ */
+export class GradientHealthMonitor {
+  /** The gradient transform that feeds the monitor; it passes the gradients through unchanged. */
+  readonly tap: GradientTransform;
+  private readonly every: number;
+  private readonly historySize: number;
+  private readonly sampleEvery: number;
+  private readonly layerOf: (name: string) => string;
+  private readonly thresholds: HealthThresholds;
+  private readonly handlers = new Map<MonitorEventName, Handler[]>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private pending: Pending[] = [];
+  private records: StepRecord[] = [];
+  private groupsCache: { key: string; groups: LayerGroups } | undefined;
+  private snapshot: tf.NamedTensorMap | undefined;
+  private detector: DetectorState = INITIAL_DETECTOR_STATE;
+  private active = new Set<string>();
+  private verdicts: Verdict[] = [];
+  private readonly counts: Record<MonitorEventName, number> = { vanishing: 0, exploding: 0, nonFinite: 0, spike: 0 };
+  private failure: unknown;
+  private observed = 0;
+
+  constructor(options?: GradientHealthMonitorOptions) {
+    const o = optionsObject<GradientHealthMonitorOptions>(FN, options, [
+      'every',
+      'historySize',
+      'sampleEvery',
+      'layerOf',
+      'thresholds',
+    ]);
+    this.every = wholeNumber(FN, 'every', o.every ?? 1, 1);
+    this.historySize = wholeNumber(FN, 'historySize', o.historySize ?? 2000, 1);
+    this.sampleEvery = wholeNumber(FN, 'sampleEvery', o.sampleEvery ?? 10, 1);
+    if (o.layerOf !== undefined && typeof o.layerOf !== 'function') fail(FN, 'layerOf must be a function', o.layerOf);
+    this.layerOf = o.layerOf ?? defaultLayerOf;
+    const t = optionsObject<HealthThresholds>(FN, o.thresholds, Object.keys(DEFAULT_THRESHOLDS));
+    for (const [key, value] of Object.entries(t)) {
+      if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
+        fail(FN, `thresholds.${key} must be a number >= 0`, value);
+      }
+    }
+    this.thresholds = { ...DEFAULT_THRESHOLDS, ...t };
+    this.tap = {
+      kind: TAP_KIND,
+      config: {},
+      init: () => ({}),
+      update: (grads, state, context) => {
+        this.record(grads, context.params);
+        return { grads, state };
+      },
+    };
+  }
+
+  /** Steps observed so far. */
+  get steps(): number {
+    return this.observed;
+  }
+
+  /**
+   * Records one step's gradients in a raw loop (`tf.variableGrads`): the same as the tap does inside an optimizer.
+   * @param grads Gradients by variable name.
+   * @param params The variables' current values by the same names, for the weight norms and update ratios.
+   */
+  observe(grads: tf.NamedTensorMap, params?: tf.NamedTensorMap): void {
+    const view = viewGradients(`${FN}.observe`, grads);
+    tf.tidy(() => this.record(view.grads, params));
+  }
+
+  /** Computes and queues one step's figures; called inside a tidy. */
+  private record(grads: tf.NamedTensorMap, params?: tf.NamedTensorMap): void {
+    const step = ++this.observed;
+    const names = Object.keys(grads);
+    const groups = this.groupsFor(names);
+    const sampled = params !== undefined && (step - 1) % this.sampleEvery === 0;
+    const previous = this.snapshot;
+    const packed = packStepStats(grads, groups, sampled || previous ? params : undefined, previous);
+    this.pending.push({ step, packed: tf.keep(packed), layers: groups.layers });
+    if (previous) {
+      tf.dispose(Object.values(previous));
+      this.snapshot = undefined;
+    }
+    if (sampled && params) {
+      // A clone shares the buffer: the optimizer's assign gives the variable a new one, so this keeps the old value.
+      this.snapshot = Object.fromEntries(
+        names.filter((n) => params[n]).map((n) => [n, tf.keep(tf.clone(params[n] as tf.Tensor))]),
+      );
+    }
+    if (this.pending.length >= this.every) this.read();
+  }
+
+  private groupsFor(names: readonly string[]): LayerGroups {
+    const key = names.join('\u0000');
+    if (this.groupsCache?.key !== key) this.groupsCache = { key, groups: groupByLayer(names, this.layerOf) };
+    return this.groupsCache.groups;
+  }
+
+  /** Starts one asynchronous read of everything pending. */
+  private read(): void {
+    const batch = this.pending;
+    if (batch.length === 0) return;
+    this.pending = [];
+    const stacked = batch.length === 1 ? (batch[0] as Pending).packed : tf.concat(batch.map((b) => b.packed));
+    if (batch.length > 1) for (const b of batch) b.packed.dispose();
+    const done = stacked
+      .data()
+      .then((data) => this.ingest(batch, data as Float32Array))
+      .catch((err: unknown) => {
+        this.failure ??= err;
+      })
+      .finally(() => {
+        stacked.dispose();
+        this.inFlight.delete(done);
+      });
+    this.inFlight.add(done);
+  }
+
+  /** Turns read values into records, history and events. */
+  private ingest(batch: readonly Pending[], data: Float32Array): void {
+    let offset = 0;
+    for (const { step, layers } of batch) {
+      const value = (i: number) => data[offset + i] as number;
+      const optional = (i: number) => (Number.isNaN(value(i)) ? undefined : value(i));
+      const record: StepRecord = {
+        step,
+        globalNorm: value(0),
+        layers: layers.map((layer, j): LayerStepStats => {
+          const base = 1 + j * PER_LAYER;
+          const weightNorm = optional(base + 3);
+          const updateRatio = optional(base + 4);
+          return {
+            layer,
+            norm: value(base),
+            maxAbs: value(base + 1),
+            nonFinite: value(base + 2),
+            ...(weightNorm === undefined ? {} : { weightNorm }),
+            ...(updateRatio === undefined ? {} : { updateRatio }),
+          };
+        }),
+      };
+      offset += 1 + layers.length * PER_LAYER;
+      this.records.push(record);
+      if (this.records.length > this.historySize) this.records.shift();
+      const { events, state } = detect(record, this.detector, this.thresholds);
+      this.detector = state;
+      this.emit(events);
+    }
+  }
+
+  /** Counts and aggregates every condition; calls handlers for new ones (vanishing/exploding at onset only). */
+  private emit(events: readonly MonitorEvent[]): void {
+    const now = new Set<string>();
+    for (const e of events) {
+      this.counts[e.kind]++;
+      this.verdicts = addVerdict(this.verdicts, e);
+      const key = `${e.kind}:${e.layers.join('\u0000')}`;
+      now.add(key);
+      const ongoing = (e.kind === 'vanishing' || e.kind === 'exploding') && this.active.has(key);
+      if (ongoing) continue;
+      for (const handler of this.handlers.get(e.kind) ?? []) {
+        try {
+          handler(e);
+        } catch (err) {
+          this.failure ??= err;
+        }
+      }
+    }
+    this.active = now;
+  }
+
+  /**
+   * Calls `handler` when the condition is reported: `'nonFinite'` and `'spike'` on every step they occur,
+   * `'vanishing'` and `'exploding'` when they start (or the layers involved change), not again on every step they
+   * persist (the report counts those). Handlers run when the figures are read, a step or more after the step.
+   */
+  on(name: MonitorEventName, handler: (event: MonitorEvent) => void): this {
+    if (!EVENT_NAMES.includes(name)) fail(`${FN}.on`, `the event must be one of ${EVENT_NAMES.join(', ')}`, name);
+    if (typeof handler !== 'function') fail(`${FN}.on`, 'the handler must be a function', handler);
+    this.handlers.set(name, [...(this.handlers.get(name) ?? []), handler]);
+    return this;
+  }
+
+  /** Removes a handler added with {@link GradientHealthMonitor.on}. */
+  off(name: MonitorEventName, handler: (event: MonitorEvent) => void): this {
+    this.handlers.set(
+      name,
+      (this.handlers.get(name) ?? []).filter((h) => h !== handler),
+    );
+    return this;
+  }
+
+  /**
+   * Reads everything still pending and waits for every read in flight: afterwards the history, report and events
+   * cover every step observed. Rethrows an error a handler threw.
+   */
+  async flush(): Promise<void> {
+    this.read();
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+    if (this.failure !== undefined) {
+      const err = this.failure;
+      this.failure = undefined;
+      throw err;
+    }
+  }
+
+  /** The recorded steps, oldest first (at most `historySize`). Call {@link GradientHealthMonitor.flush} first to include the latest. */
+  get history(): readonly StepRecord[] {
+    return [...this.records];
+  }
+
+  /** Per-layer figures, verdicts with their reasons, and counts, over the recorded steps. */
+  report(): HealthReport {
+    return buildReport(this.observed, this.records, this.verdicts, { ...this.counts });
+  }
+
+  /** The report as a readable text table. */
+  summary(): string {
+    return formatSummary(this.report());
+  }
+
+  /** Report and history as plain JSON-safe data (non-finite numbers as strings). */
+  toJSON(): { report: HealthReport; history: readonly StepRecord[] } {
+    const safe = (_: string, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v);
+    return JSON.parse(JSON.stringify({ report: this.report(), history: this.records }, safe));
+  }
+
+  /** The history as CSV: one row per step and layer, plus a `(global)` row per step. */
+  toCSV(): string {
+    return historyToCsv(this.records);
+  }
+
+  /**
+   * A callback for `fit` / `fitDataset`: flushes the reads at each epoch's end, adds `gradNorm` (last global
+   * norm), `gradNormMax` (largest in the epoch) and `nonFiniteSteps` (in the epoch) to the epoch logs, and with
+   * `stopOnNonFinite` stops training when non-finite gradients are reported.
+   */
+  callback(options?: MonitorCallbackOptions): Callback {
+    const o = optionsObject<MonitorCallbackOptions>(`${FN}.callback`, options, ['stopOnNonFinite']);
+    return new MonitorCallback(this, o.stopOnNonFinite === true);
+  }
+
+  /** Frees the tensors still pending and the weight snapshot. The monitor keeps its history. */
+  dispose(): void {
+    for (const p of this.pending) p.packed.dispose();
+    this.pending = [];
+    if (this.snapshot) tf.dispose(Object.values(this.snapshot));
+    this.snapshot = undefined;
+  }
+}
+
+/** What GradientHealthMonitor.callback returns. */
+class MonitorCallback extends Callback {
+  private epochStart = 0;
+
+  constructor(
+    private readonly monitor: GradientHealthMonitor,
+    private readonly stopOnNonFinite: boolean,
+  ) {
+    super();
+    monitor.on('nonFinite', () => {
+      if (this.stopOnNonFinite && this.model) this.model.stopTraining = true;
+    });
+  }
+
+  override async onEpochBegin(): Promise<void> {
+    this.epochStart = this.monitor.steps;
+  }
+
+  override async onEpochEnd(_epoch: number, logs?: Logs): Promise<void> {
+    await this.monitor.flush();
+    const epoch = this.monitor.history.filter((r) => r.step > this.epochStart);
+    if (logs && epoch.length > 0) {
+      const norms = epoch.map((r) => r.globalNorm);
+      logs.gradNorm = norms[norms.length - 1] as number;
+      logs.gradNormMax = Math.max(...norms);
+      logs.nonFiniteSteps = epoch.filter((r) => r.layers.some((l) => l.nonFinite > 0)).length;
+    }
+  }
+
+  override async onTrainEnd(): Promise<void> {
+    await this.monitor.flush();
+  }
+}
+
+const TAP_KIND = 'gradientHealthTap';
+
+/**
+ * A saved optimizer that held a monitor's tap loads with an inert pass-through in its place: a monitor is a live
+ * object, not part of the model. Attach a new monitor's tap to keep watching.
+ */
+registerBuiltInTransform(TAP_KIND, () => ({
+  kind: TAP_KIND,
+  config: {},
+  init: () => ({}),
+  update: (grads, state) => ({ grads, state }),
+}));

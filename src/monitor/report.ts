@@ -1,0 +1,183 @@
+import type { MonitorEvent, MonitorEventName, StepRecord } from './types.js';
+
+/** One layer's line in a {@link HealthReport}. */
+export interface LayerReport {
+  readonly layer: string;
+  /** Gradient norm at the last recorded step. */
+  readonly lastNorm: number;
+  /** Smallest and largest finite gradient norms over the recorded steps. */
+  readonly minNorm: number;
+  readonly maxNorm: number;
+  /** Geometric mean of the finite, positive gradient norms (norms span decades; an arithmetic mean hides that). */
+  readonly typicalNorm: number;
+  /** This layer's typical norm over the last layer's: the depth profile (about 1 is healthy). */
+  readonly ratioToLast: number;
+  /** Largest |g| seen. */
+  readonly maxAbs: number;
+  /** Steps in which the layer had non-finite gradient entries. */
+  readonly nonFiniteSteps: number;
+  /** Latest sampled weight norm and update ratio (NaN until sampled). */
+  readonly weightNorm: number;
+  readonly updateRatio: number;
+}
+
+/** A condition the monitor saw, over all the steps it held. */
+export interface Verdict {
+  readonly kind: MonitorEventName;
+  readonly layers: readonly string[];
+  readonly reason: string;
+  /** First and last step it was seen, and on how many steps. */
+  readonly firstStep: number;
+  readonly lastStep: number;
+  readonly steps: number;
+}
+
+/** What {@link GradientHealthMonitor.report} returns. */
+export interface HealthReport {
+  /** Steps observed, and the number of them still in the history. */
+  readonly steps: number;
+  readonly recorded: number;
+  readonly globalNorm: { readonly last: number; readonly typical: number; readonly max: number };
+  readonly layers: readonly LayerReport[];
+  readonly verdicts: readonly Verdict[];
+  /** Steps on which each condition held. */
+  readonly counts: Readonly<Record<MonitorEventName, number>>;
+}
+
+const positive = (xs: number[]) => xs.filter((x) => Number.isFinite(x) && x > 0);
+const geometricMean = (xs: number[]) => {
+  const p = positive(xs);
+  return p.length === 0 ? Number.NaN : Math.exp(p.reduce((s, x) => s + Math.log(x), 0) / p.length);
+};
+const lastDefined = (xs: (number | undefined)[]) => {
+  for (let i = xs.length - 1; i >= 0; i--) if (xs[i] !== undefined && !Number.isNaN(xs[i])) return xs[i] as number;
+  return Number.NaN;
+};
+
+/** Folds an event into the verdicts (one per kind and set of layers), returning the new list. */
+export function addVerdict(verdicts: readonly Verdict[], e: MonitorEvent): Verdict[] {
+  const same = (v: Verdict) => v.kind === e.kind && v.layers.join('\u0000') === e.layers.join('\u0000');
+  const found = verdicts.find(same);
+  if (!found) {
+    return [
+      ...verdicts,
+      { kind: e.kind, layers: e.layers, reason: e.reason, firstStep: e.step, lastStep: e.step, steps: 1 },
+    ];
+  }
+  return verdicts.map((v) => (v === found ? { ...v, reason: e.reason, lastStep: e.step, steps: v.steps + 1 } : v));
+}
+
+/** Builds the report from the recorded steps and the conditions seen. */
+export function buildReport(
+  steps: number,
+  history: readonly StepRecord[],
+  verdicts: readonly Verdict[],
+  counts: Readonly<Record<MonitorEventName, number>>,
+): HealthReport {
+  const names = history.length > 0 ? (history[history.length - 1] as StepRecord).layers.map((l) => l.layer) : [];
+  const column = (name: string) =>
+    history.map((r) => r.layers.find((l) => l.layer === name)).filter((l) => l !== undefined);
+  const typical = names.map((name) => geometricMean(column(name).map((l) => l.norm)));
+  const lastTypical = typical[typical.length - 1] ?? Number.NaN;
+  const layers = names.map((name, i): LayerReport => {
+    const col = column(name);
+    const finite = col.map((l) => l.norm).filter(Number.isFinite);
+    return {
+      layer: name,
+      lastNorm: col[col.length - 1]?.norm ?? Number.NaN,
+      minNorm: finite.length ? Math.min(...finite) : Number.NaN,
+      maxNorm: finite.length ? Math.max(...finite) : Number.NaN,
+      typicalNorm: typical[i] as number,
+      ratioToLast: (typical[i] as number) / lastTypical,
+      maxAbs: Math.max(...col.map((l) => l.maxAbs).filter(Number.isFinite), Number.NEGATIVE_INFINITY),
+      nonFiniteSteps: col.filter((l) => l.nonFinite > 0).length,
+      weightNorm: lastDefined(col.map((l) => l.weightNorm)),
+      updateRatio: lastDefined(col.map((l) => l.updateRatio)),
+    };
+  });
+  const globals = history.map((r) => r.globalNorm);
+  return {
+    steps,
+    recorded: history.length,
+    globalNorm: {
+      last: globals[globals.length - 1] ?? Number.NaN,
+      typical: geometricMean(globals),
+      max: Math.max(...globals.filter(Number.isFinite), Number.NEGATIVE_INFINITY),
+    },
+    layers,
+    verdicts,
+    counts,
+  };
+}
+
+const num = (x: number) => (Number.isNaN(x) ? '-' : Number.isFinite(x) ? x.toExponential(2) : String(x));
+
+/** The report as a text table and a list of verdicts, for a terminal. */
+export function formatSummary(r: HealthReport): string {
+  const header = [
+    'layer',
+    'grad norm',
+    'min',
+    'max',
+    'vs last',
+    'max |g|',
+    'non-finite',
+    'weight norm',
+    'update ratio',
+  ];
+  const rows = r.layers.map((l) => [
+    l.layer,
+    num(l.lastNorm),
+    num(l.minNorm),
+    num(l.maxNorm),
+    num(l.ratioToLast),
+    num(l.maxAbs),
+    String(l.nonFiniteSteps),
+    num(l.weightNorm),
+    num(l.updateRatio),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
+  const out = [
+    `gradient health after ${r.steps} steps (${r.recorded} recorded): global norm ${num(r.globalNorm.last)} (typical ${num(r.globalNorm.typical)}, max ${num(r.globalNorm.max)})`,
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+  ];
+  if (r.verdicts.length === 0)
+    out.push('verdicts: none (no vanishing, exploding, non-finite gradients or spikes seen)');
+  else {
+    out.push('verdicts:');
+    for (const v of r.verdicts) {
+      const when =
+        v.firstStep === v.lastStep ? `step ${v.firstStep}` : `steps ${v.firstStep}-${v.lastStep} (${v.steps} times)`;
+      out.push(`  ${v.kind} at ${when}: ${v.reason}`);
+    }
+  }
+  return out.join('\n');
+}
+
+/** The history as CSV: one row per step and layer (layer "(global)" holds the global norm). */
+export function historyToCsv(history: readonly StepRecord[]): string {
+  const cell = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '' : String(x));
+  const quote = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  const lines = ['step,layer,norm,maxAbs,nonFinite,weightNorm,updateRatio'];
+  for (const r of history) {
+    lines.push(`${r.step},(global),${cell(r.globalNorm)},,,,`);
+    for (const l of r.layers) {
+      lines.push(
+        [
+          r.step,
+          quote(l.layer),
+          cell(l.norm),
+          cell(l.maxAbs),
+          cell(l.nonFinite),
+          cell(l.weightNorm),
+          cell(l.updateRatio),
+        ].join(','),
+      );
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
