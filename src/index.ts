@@ -53,6 +53,16 @@ export {
   type GradientHealthMonitorOptions,
   type MonitorCallbackOptions,
 } from './monitor/monitor.js';
+export {
+  type ActivationFamily,
+  type ActivationProbe,
+  type ActivationVerdict,
+  type ActivationVerdictKind,
+  type LayerActivationStats,
+  type ProbeOptions,
+  type ProbeSkippedLayer,
+  probeActivations,
+} from './monitor/probe.js';
 export type { HealthReport, LayerReport, Verdict } from './monitor/report.js';
 export type { LayerStepStats, MonitorEvent, MonitorEventName, StepRecord } from './monitor/types.js';
 export {
