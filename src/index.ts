@@ -54,6 +54,13 @@ export {
   type MonitorCallbackOptions,
 } from './monitor/monitor.js';
 export {
+  type GradientHealthPlotOptions,
+  gradientHealthSpec,
+  renderGradientHealthSvg,
+  type VegaLiteSpec,
+  writeGradientHealthSvg,
+} from './monitor/plot.js';
+export {
   type ActivationFamily,
   type ActivationProbe,
   type ActivationVerdict,
