@@ -1,35 +1,34 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayerGroups } from './layer-groups.js';
 
-/** Values per layer in the packed vector: norm, max |g|, non-finite count, weight norm, update ratio. */
-export const PER_LAYER = 5;
+/**
+ * The figures per layer in the packed vector, in blocks: `[globalNorm, norm x L, maxAbs x L, nonFinite x L,
+ * weightNorm x L, updateRatio x L]`, NaN where a figure is not measured this step.
+ */
+export const FIGURES = ['norm', 'maxAbs', 'nonFinite', 'weightNorm', 'updateRatio'] as const;
 
-/** The squared L2 norm of `t` as a [1, n] x [n, 1] product: one kernel that writes no full-size tensor. */
-function squaredNorm(t: tf.Tensor): tf.Tensor {
-  const flat = tf.reshape(t, [1, -1]);
-  return tf.reshape(tf.matMul(flat, flat, false, true), []);
+/** Where figure `figure` (an index into FIGURES) of layer `layer` sits in a packed vector for `layers` layers. */
+export function packedIndex(figure: number, layer: number, layers: number): number {
+  return 1 + figure * layers + layer;
 }
 
-/** Sum of scalars (0 for none). */
-function total(parts: readonly tf.Tensor[]): tf.Tensor {
-  return parts.length === 0
-    ? tf.scalar(0)
-    : parts.length === 1
-      ? (parts[0] as tf.Tensor)
-      : tf.addN(parts as tf.Tensor[]);
-}
+/** `[1, n]` views of tensors, and `[1, V]` rows of one scalar per tensor. */
+const row = (t: tf.Tensor) => tf.reshape(t, [1, -1]);
 
-/** Max of scalars. */
-function largest(parts: readonly tf.Tensor[]): tf.Tensor {
-  return parts.reduce((a, b) => tf.maximum(a, b));
+/** Squared L2 norms of the tensors as a `[1, V]` row: one `[1, n] x [n, 1]` product each, no full-size write. */
+function squaredNorms(flats: readonly tf.Tensor[]): tf.Tensor {
+  return tf.concat(
+    flats.map((f) => tf.matMul(f, f, false, true)),
+    1,
+  );
 }
 
 /**
- * One step's figures, computed on the device and packed into one vector: `[globalNorm, then per layer: norm, max
- * |g|, non-finite count, weight norm, update ratio]`, NaN where a figure is not measured this step. `weights` (the
- * variables' current values) gives the weight norm; `previous` (their values one step earlier) also gives the
- * update ratio `||W - previous|| / ||W||`. Costs per variable one product (the norm), two reductions (max |g|) and
- * one full-size test (the non-finite count); reads nothing.
+ * One step's figures, computed on the device and packed into one vector (layout: {@link packedIndex}). Per variable
+ * it costs one product (the squared norm), a max and a min (max |g|) and one full-size test (the count of
+ * non-finite entries); the per-layer sums and maxima are then a few small ops on a layers x variables table,
+ * whatever the number of variables. `weights` (the variables' current values) adds the weight norms; `previous` (their
+ * values one step earlier) also the update ratio `||W - previous|| / ||W||`. Reads nothing.
  */
 export function packStepStats(
   grads: tf.NamedTensorMap,
@@ -38,28 +37,55 @@ export function packStepStats(
   previous?: tf.NamedTensorMap,
 ): tf.Tensor1D {
   return tf.tidy(() => {
-    const nan: tf.Tensor = tf.scalar(Number.NaN);
-    const squares: tf.Tensor[] = [];
-    const row: tf.Tensor[] = [];
-    groups.members.forEach((names) => {
-      const gs = names.map((n) => grads[n] as tf.Tensor);
-      const sq = total(gs.map(squaredNorm));
-      squares.push(sq);
-      const maxAbs = largest(gs.map((g) => tf.maximum(tf.max(g), tf.neg(tf.min(g)))));
-      const nonFinite = total(gs.map((g) => tf.sub(g.size, tf.sum(tf.cast(tf.isFinite(g), 'float32')))));
-      let weightNorm = nan;
-      let updateRatio = nan;
-      const ws = weights ? names.map((n) => weights[n]) : [];
-      if (ws.length > 0 && ws.every((w) => w !== undefined)) {
-        weightNorm = tf.sqrt(total((ws as tf.Tensor[]).map(squaredNorm)));
-        const ps = previous ? names.map((n) => previous[n]) : [];
-        if (ps.length > 0 && ps.every((p) => p !== undefined)) {
-          const delta = tf.sqrt(total((ws as tf.Tensor[]).map((w, i) => squaredNorm(tf.sub(w, ps[i] as tf.Tensor)))));
-          updateRatio = tf.div(delta, weightNorm);
-        }
-      }
-      row.push(tf.sqrt(sq), maxAbs, nonFinite, weightNorm, updateRatio);
+    const names = groups.members.flat();
+    const layers = groups.layers.length;
+    // membership[v][l] = 1 when variable v belongs to layer l.
+    const membership: number[][] = [];
+    groups.members.forEach((members, l) => {
+      for (let k = 0; k < members.length; k++)
+        membership.push(Array.from({ length: layers }, (_, j) => (j === l ? 1 : 0)));
     });
-    return tf.stack([tf.sqrt(total(squares)), ...row]) as tf.Tensor1D;
+    const member = tf.cast(tf.transpose(tf.tensor2d(membership, [names.length, layers])), 'bool'); // [L, V]
+    const zeros = tf.zeros(member.shape);
+    // [1, V] -> [L, V] with each variable's value in its layer's row and 0 elsewhere. A select, not a product with
+    // the membership matrix, so that a NaN stays in its own layer (NaN * 0 is NaN); a broadcasting add, not
+    // tf.broadcastTo, whose cpu kernel (Tile) reads back synchronously.
+    const spread = (values: tf.Tensor) => tf.where(member, tf.add(zeros, values), zeros);
+    const sumPerLayer = (values: tf.Tensor) => tf.sum(spread(values), 1);
+
+    const flats = names.map((n) => row(grads[n] as tf.Tensor));
+    const sq = squaredNorms(flats);
+    const maxAbs = tf.concat(
+      flats.map((f) => tf.reshape(tf.maximum(tf.max(f), tf.neg(tf.min(f))), [1, 1])),
+      1,
+    );
+    const finite = tf.concat(
+      flats.map((f) => tf.reshape(tf.sum(tf.cast(tf.isFinite(f), 'float32')), [1, 1])),
+      1,
+    );
+    const sizes = tf.tensor2d([flats.map((f) => f.size)]);
+    // Max over each layer's variables (|g| >= 0, so the zeros elsewhere do not change it).
+    const layerMax = tf.max(spread(maxAbs), 1);
+
+    let weightNorm = tf.fill([layers], Number.NaN);
+    let updateRatio = tf.fill([layers], Number.NaN);
+    const ws = weights ? names.map((n) => weights[n]) : [];
+    if (ws.length > 0 && ws.every((w) => w !== undefined)) {
+      const wFlats = (ws as tf.Tensor[]).map(row);
+      weightNorm = tf.sqrt(sumPerLayer(squaredNorms(wFlats)));
+      const ps = previous ? names.map((n) => previous[n]) : [];
+      if (ps.length > 0 && ps.every((p) => p !== undefined)) {
+        const deltas = wFlats.map((w, i) => tf.sub(w, row(ps[i] as tf.Tensor)));
+        updateRatio = tf.div(tf.sqrt(sumPerLayer(squaredNorms(deltas))), weightNorm);
+      }
+    }
+    return tf.concat([
+      tf.reshape(tf.sqrt(tf.sum(sq)), [1]),
+      tf.sqrt(sumPerLayer(sq)),
+      layerMax,
+      sumPerLayer(tf.sub(sizes, finite)),
+      weightNorm,
+      updateRatio,
+    ]) as tf.Tensor1D;
   });
 }

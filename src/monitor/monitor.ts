@@ -11,7 +11,7 @@ import {
   type HealthThresholds,
   INITIAL_DETECTOR_STATE,
 } from './detectors.js';
-import { PER_LAYER, packStepStats } from './device-stats.js';
+import { packedIndex, packStepStats } from './device-stats.js';
 import { defaultLayerOf, groupByLayer, type LayerGroups } from './layer-groups.js';
 import { addVerdict, buildReport, formatSummary, type HealthReport, historyToCsv, type Verdict } from './report.js';
 import type { LayerStepStats, MonitorEvent, MonitorEventName, StepRecord } from './types.js';
@@ -203,25 +203,25 @@ export class GradientHealthMonitor {
     let offset = 0;
     for (const { step, layers } of batch) {
       const value = (i: number) => data[offset + i] as number;
-      const optional = (i: number) => (Number.isNaN(value(i)) ? undefined : value(i));
+      const figure = (k: number, j: number) => value(packedIndex(k, j, layers.length));
+      const optional = (k: number, j: number) => (Number.isNaN(figure(k, j)) ? undefined : figure(k, j));
       const record: StepRecord = {
         step,
         globalNorm: value(0),
         layers: layers.map((layer, j): LayerStepStats => {
-          const base = 1 + j * PER_LAYER;
-          const weightNorm = optional(base + 3);
-          const updateRatio = optional(base + 4);
+          const weightNorm = optional(3, j);
+          const updateRatio = optional(4, j);
           return {
             layer,
-            norm: value(base),
-            maxAbs: value(base + 1),
-            nonFinite: value(base + 2),
+            norm: figure(0, j),
+            maxAbs: figure(1, j),
+            nonFinite: figure(2, j),
             ...(weightNorm === undefined ? {} : { weightNorm }),
             ...(updateRatio === undefined ? {} : { updateRatio }),
           };
         }),
       };
-      offset += 1 + layers.length * PER_LAYER;
+      offset += packedIndex(0, 0, layers.length) + 5 * layers.length;
       this.records.push(record);
       if (this.records.length > this.historySize) this.records.shift();
       const { events, state } = detect(record, this.detector, this.thresholds);
