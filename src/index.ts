@@ -52,6 +52,7 @@ export {
   GradientHealthMonitor,
   type GradientHealthMonitorOptions,
   type MonitorCallbackOptions,
+  type MonitorJSON,
 } from './monitor/monitor.js';
 export {
   type GradientHealthPlotOptions,
@@ -70,7 +71,7 @@ export {
   type ProbeSkippedLayer,
   probeActivations,
 } from './monitor/probe.js';
-export type { HealthReport, LayerReport, Verdict } from './monitor/report.js';
+export type { GlobalNormReport, HealthReport, LayerReport, Verdict } from './monitor/report.js';
 export type { LayerStepStats, MonitorEvent, MonitorEventName, StepRecord } from './monitor/types.js';
 export {
   type BatchNormOptions,

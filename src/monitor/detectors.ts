@@ -20,7 +20,11 @@ export interface HealthThresholds {
    * limits of 0.5 to 10 used in practice; depends on the loss's scale, so tune it for your model).
    */
   readonly explodingNorm: number;
-  /** Spike: a z-score of the global norm against its EMA above this. Defaults to 2.5, ZClip's (Kumar et al. 2025). */
+  /**
+   * Spike: a z-score of the global norm against its EMA above this. Defaults to 4: ZClip (Kumar et al. 2025)
+   * clips above 2.5, but as an alarm 2.5 fired on 29 of 192 steps of a healthy run whose norm rose as it learned
+   * (examples/diagnose-gradients.ts), and 4 on 8 of them, at its real jumps; gradstab's choice for a report.
+   */
   readonly spikeZ: number;
   /** The EMA's weight on the past for the spike statistics. Defaults to 0.97, ZClip's. */
   readonly spikeAlpha: number;
@@ -44,7 +48,7 @@ export const DEFAULT_THRESHOLDS: HealthThresholds = {
   vanishingFloor: 1e-7,
   explodingRatio: 1e3,
   explodingNorm: 1e4,
-  spikeZ: 2.5,
+  spikeZ: 4,
   spikeAlpha: 0.97,
   spikeWarmup: 25,
 };

@@ -301,8 +301,8 @@ export class GradientHealthMonitor {
     return formatSummary(this.report());
   }
 
-  /** Report and history as plain JSON-safe data (non-finite numbers as strings). */
-  toJSON(): { report: HealthReport; history: readonly StepRecord[] } {
+  /** Report and history as plain JSON-safe data (non-finite numbers as the strings "NaN", "Infinity"). */
+  toJSON(): MonitorJSON {
     const safe = (_: string, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v);
     return JSON.parse(JSON.stringify({ report: this.report(), history: this.records }, safe));
   }
@@ -329,6 +329,14 @@ export class GradientHealthMonitor {
     if (this.snapshot) tf.dispose(Object.values(this.snapshot));
     this.snapshot = undefined;
   }
+}
+
+/** What {@link GradientHealthMonitor.toJSON} returns. */
+export interface MonitorJSON {
+  /** The {@link GradientHealthMonitor.report}. */
+  readonly report: HealthReport;
+  /** The {@link GradientHealthMonitor.history}. */
+  readonly history: readonly StepRecord[];
 }
 
 /** What GradientHealthMonitor.callback returns. */

@@ -2,11 +2,13 @@ import type { MonitorEvent, MonitorEventName, StepRecord } from './types.js';
 
 /** One layer's line in a {@link HealthReport}. */
 export interface LayerReport {
+  /** The layer's name (its variables' common prefix). */
   readonly layer: string;
   /** Gradient norm at the last recorded step. */
   readonly lastNorm: number;
-  /** Smallest and largest finite gradient norms over the recorded steps. */
+  /** Smallest finite gradient norm over the recorded steps. */
   readonly minNorm: number;
+  /** Largest finite gradient norm over the recorded steps. */
   readonly maxNorm: number;
   /** Geometric mean of the finite, positive gradient norms (norms span decades; an arithmetic mean hides that). */
   readonly typicalNorm: number;
@@ -16,29 +18,49 @@ export interface LayerReport {
   readonly maxAbs: number;
   /** Steps in which the layer had non-finite gradient entries. */
   readonly nonFiniteSteps: number;
-  /** Latest sampled weight norm and update ratio (NaN until sampled). */
+  /** Latest sampled weight norm (NaN until sampled). */
   readonly weightNorm: number;
+  /** Latest update ratio `||dW|| / ||W||` (NaN until measured). */
   readonly updateRatio: number;
 }
 
 /** A condition the monitor saw, over all the steps it held. */
 export interface Verdict {
+  /** The condition. */
   readonly kind: MonitorEventName;
+  /** The layers involved. */
   readonly layers: readonly string[];
+  /** The latest event's sentence, with its numbers. */
   readonly reason: string;
-  /** First and last step it was seen, and on how many steps. */
+  /** The first step it was seen. */
   readonly firstStep: number;
+  /** The last step it was seen. */
   readonly lastStep: number;
+  /** On how many steps it was seen. */
   readonly steps: number;
+}
+
+/** The global gradient norm in a {@link HealthReport}. */
+export interface GlobalNormReport {
+  /** At the last recorded step. */
+  readonly last: number;
+  /** Geometric mean over the recorded steps. */
+  readonly typical: number;
+  /** Largest finite value. */
+  readonly max: number;
 }
 
 /** What {@link GradientHealthMonitor.report} returns. */
 export interface HealthReport {
-  /** Steps observed, and the number of them still in the history. */
+  /** Steps observed. */
   readonly steps: number;
+  /** Steps still in the history (the report's figures cover these). */
   readonly recorded: number;
-  readonly globalNorm: { readonly last: number; readonly typical: number; readonly max: number };
+  /** The global gradient norm: at the last step, its geometric mean, and its largest finite value. */
+  readonly globalNorm: GlobalNormReport;
+  /** One line per layer, in model order. */
   readonly layers: readonly LayerReport[];
+  /** The conditions seen, one per kind and set of layers. */
   readonly verdicts: readonly Verdict[];
   /** Steps on which each condition held. */
   readonly counts: Readonly<Record<MonitorEventName, number>>;
