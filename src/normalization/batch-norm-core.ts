@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { affineAlongLastAxis, fusedLastAxisPays } from '../internal/last-axis-affine.js';
 
 /**
  * The arithmetic of batch normalization, shared by the layer and the functional form. Inputs are checked by the
@@ -39,7 +40,7 @@ export function channelLayout(shape: readonly number[], axis: number): ChannelLa
     reduce,
     count,
     channelsLast,
-    fused: channelsLast && tf.getBackend() !== 'wasm',
+    fused: channelsLast && fusedLastAxisPays(),
   };
 }
 
@@ -58,13 +59,7 @@ function perChannelAffine(
   offset: tf.Tensor | null,
   layout: ChannelLayout,
 ): tf.Tensor {
-  if (layout.fused) {
-    // The fused kernel with mean 0, variance 1 and epsilon 0 is exactly x * scale + offset, in one pass.
-    const c = layout.channels;
-    const flat = tf.reshape(x, [1, 1, layout.count, c]);
-    const out = tf.batchNorm(flat, tf.zeros([c]), tf.ones([c]), offset ?? undefined, scale ?? undefined, 0);
-    return tf.reshape(out, x.shape);
-  }
+  if (layout.fused) return affineAlongLastAxis(x, scale, offset);
   let out = scale === null ? x : tf.mul(x, alongChannels(scale, x.rank, layout));
   if (offset !== null) out = tf.add(out, alongChannels(offset, x.rank, layout));
   return out;

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { affineAlongLastAxis, fusedLastAxisPays } from '../internal/last-axis-affine.js';
 import { fail, optionsObject, positiveFinite } from '../internal/validate.js';
 import { registerBuiltInTransform } from './registry.js';
 import type { GradientTransform } from './types.js';
@@ -64,6 +65,9 @@ function excluder(exclude: unknown): (name: string) => boolean {
  * State (figures of the last step, readable with `readState()`): `norm` and `clippedNorm`, the global L2 norm
  * before and after; `clippedUnits`, how many units were clipped.
  *
+ * Unlike {@link clipByGlobalNorm}, unit norms are plain sums of squares, as optax's: a unit whose gradient norm
+ * overflows float32 (entries around 1e19 and up) gets a zero gradient for that step instead of one at its limit.
+ *
  * @param options `clipping` (0.01), `eps` (1e-3), `exclude`.
  * @example
  * ```ts
@@ -114,7 +118,11 @@ export function adaptiveGradClip(options?: AdaptiveGradClipOptions): GradientTra
         const over = tf.greater(gNorm, limit);
         // One per-unit factor, then one full-size multiply: 1 where the unit is within its limit.
         const factor = tf.where(over, tf.div(limit, tf.maximum(gNorm, GRAD_EPS)), tf.onesLike(gNorm));
-        out[name] = tf.mul(g, factor);
+        // On cpu a broadcasting multiply by a [1, units] factor is the slow path; the fused kernel scales in one pass.
+        out[name] =
+          g.rank >= 2 && fusedLastAxisPays()
+            ? affineAlongLastAxis(g, tf.reshape(factor, [-1]), null)
+            : tf.mul(g, factor);
         norms.push(tf.reshape(gNorm, [-1]));
         factors.push(tf.reshape(factor, [-1]));
       }

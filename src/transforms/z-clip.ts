@@ -33,10 +33,13 @@ const NORM_EPS = 1e-6;
  * statistics. The first `warmupSteps` norms initialize the mean and (population) variance; meanwhile only `maxNorm`
  * clips. As the reference implementation (`mode="zscore"`, `clip_option="adaptive_scaling"`), all on the device.
  *
- * A non-finite N leaves the statistics unchanged; put {@link skipNonFinite} first to drop such steps.
+ * A non-finite N leaves the statistics unchanged and the gradients unclipped (except by `maxNorm`, which turns the
+ * finite entries of an infinite N to 0, as {@link clipByGlobalNorm}); put {@link skipNonFinite} first to drop such
+ * steps.
  *
  * State: `mean`, `variance`, `steps` (finite norms seen), the warm-up accumulators `warmupMean` and `warmupM2`, and
- * the last step's figures `norm`, `threshold` (the limit applied; Infinity when none) and `clippedNorm`.
+ * the last step's figures `norm`, `threshold` and `clippedNorm`. `threshold` is the limit in force: `maxNorm` during
+ * warm-up (Infinity without one), then the spike limit, `maxNorm`, or the norm itself on a step nothing clips.
  *
  * @param options `alpha` (0.97), `zThreshold` (2.5), `warmupSteps` (25), `maxNorm` (none).
  * @example
