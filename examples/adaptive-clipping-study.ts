@@ -34,6 +34,7 @@ import {
   zClip,
 } from '../src/index.js';
 import { useBackend } from './shared/backend.js';
+import { backendFlag, wholeFlag } from './shared/cli.js';
 
 /** What to train. */
 export interface StudyOptions {
@@ -437,20 +438,11 @@ async function main(argv: readonly string[]): Promise<void> {
       return;
     }
     if (flag === '--backend') {
-      const b = argv[++i];
-      if (b !== 'wasm' && b !== 'cpu') throw new Error(`--backend must be wasm or cpu, got ${b}`);
-      backend = b;
+      backend = backendFlag(argv[++i]);
     } else if (flag === '--steps') {
-      const value = argv[++i];
-      const n = Number(value);
-      if (!Number.isInteger(n) || n < 50) throw new Error(`--steps needs a whole number >= 50, got ${value}`);
-      o = { ...o, steps: n };
+      o = { ...o, steps: wholeFlag(flag, argv[++i], 50) };
     } else if (flag === '--seed') {
-      const value = argv[++i];
-      const n = Number(value);
-      if (!Number.isInteger(n) || n < 0 || n > 1000)
-        throw new Error(`--seed needs a whole number in [0, 1000], got ${value}`);
-      o = { ...o, seed: n };
+      o = { ...o, seed: wholeFlag(flag, argv[++i], 0, 1000) };
     } else if (flag === '--out') {
       out = argv[++i];
       if (!out) throw new Error('--out needs a file');

@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { layers } from '../src/index.js';
 import { useBackend } from './shared/backend.js';
+import { backendFlag, wholeFlag } from './shared/cli.js';
 
 /** What to train. */
 export interface DepthOptions {
@@ -163,21 +164,14 @@ async function main(argv: readonly string[]): Promise<void> {
   let o: DepthOptions = DEFAULTS;
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
-    const whole = (value: string | undefined) => {
-      const n = Number(value);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a whole number >= 1, got ${value}`);
-      return n;
-    };
     if (flag === '--help' || flag === '-h') {
       console.log(USAGE);
       return;
     }
     if (flag === '--backend') {
-      const b = argv[++i];
-      if (b !== 'wasm' && b !== 'cpu') throw new Error(`--backend must be wasm or cpu, got ${b}`);
-      backend = b;
-    } else if (flag === '--depth') o = { ...o, depth: whole(argv[++i]) };
-    else if (flag === '--epochs') o = { ...o, epochs: whole(argv[++i]) };
+      backend = backendFlag(argv[++i]);
+    } else if (flag === '--depth') o = { ...o, depth: wholeFlag(flag, argv[++i], 1) };
+    else if (flag === '--epochs') o = { ...o, epochs: wholeFlag(flag, argv[++i], 1) };
     else throw new Error(`unknown argument ${flag} (see --help)`);
   }
   const used = await useBackend(backend);

@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { clipByGlobalNorm, clipOptimizer, globalNorm, skipNonFinite, withTransforms } from '../src/index.js';
 import { useBackend } from './shared/backend.js';
+import { backendFlag } from './shared/cli.js';
 
 interface Options {
   backend: 'wasm' | 'cpu';
@@ -32,9 +33,7 @@ function parseArgs(argv: string[]): Options {
       );
       process.exit(0);
     } else if (arg === '--backend') {
-      const b = argv[++i];
-      if (b !== 'wasm' && b !== 'cpu') throw new Error(`demo: --backend must be wasm or cpu, got ${b}`);
-      options.backend = b;
+      options.backend = backendFlag(argv[++i], 'demo: ');
     } else if (arg === '--steps') options.steps = Number(argv[++i]);
     else throw new Error(`demo: unknown argument ${arg} (see --help)`);
   }

@@ -38,6 +38,7 @@ import {
 } from '../src/index.js';
 import { rings } from './batch-norm-depth.js';
 import { useBackend } from './shared/backend.js';
+import { backendFlag, wholeFlag } from './shared/cli.js';
 
 /** The four set-ups, in the order they run. */
 export const RUN_NAMES = ['vanishing', 'healthy', 'exploding', 'nan-batch'] as const;
@@ -345,14 +346,9 @@ async function main(argv: readonly string[]): Promise<void> {
       return;
     }
     if (flag === '--backend') {
-      const b = argv[++i];
-      if (b !== 'wasm' && b !== 'cpu') throw new Error(`--backend must be wasm or cpu, got ${b}`);
-      backend = b;
+      backend = backendFlag(argv[++i]);
     } else if (flag === '--steps') {
-      const value = argv[++i];
-      const n = Number(value);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`--steps needs a whole number >= 1, got ${value}`);
-      o = { ...o, steps: n };
+      o = { ...o, steps: wholeFlag(flag, argv[++i], 1) };
     } else if (flag === '--out-dir') {
       const dir = argv[++i];
       if (dir === undefined || dir === '') throw new Error('--out-dir needs a directory');

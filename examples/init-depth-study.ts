@@ -18,6 +18,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { calculateGain, heNormal, lecunNormal, orthogonal, xavierUniform } from '../src/index.js';
 import { useBackend } from './shared/backend.js';
+import { backendFlag, wholeFlag } from './shared/cli.js';
 
 interface Options {
   depth: number;
@@ -44,27 +45,19 @@ const USAGE = [
 
 function parseArgs(argv: readonly string[]): Options {
   const options: Options = { depth: 30, width: 256, batch: 256, seed: 1, backend: 'wasm' };
-  const int = (flag: string, value: string | undefined, min: number): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new Error(`${flag} needs a whole number >= ${min}, got ${value}`);
-    return n;
-  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => argv[++i];
     if (flag === '--help' || flag === '-h') {
       console.log(USAGE);
       process.exit(0);
-    } else if (flag === '--depth') options.depth = int(flag, value(), 1);
-    else if (flag === '--width') options.width = int(flag, value(), 1);
-    else if (flag === '--batch') options.batch = int(flag, value(), 2);
-    else if (flag === '--seed') options.seed = int(flag, value(), 0);
+    } else if (flag === '--depth') options.depth = wholeFlag(flag, value(), 1);
+    else if (flag === '--width') options.width = wholeFlag(flag, value(), 1);
+    else if (flag === '--batch') options.batch = wholeFlag(flag, value(), 2);
+    else if (flag === '--seed') options.seed = wholeFlag(flag, value(), 0);
     else if (flag === '--out') options.out = value();
-    else if (flag === '--backend') {
-      const b = value();
-      if (b !== 'wasm' && b !== 'cpu') throw new Error(`--backend must be wasm or cpu, got ${b}`);
-      options.backend = b;
-    } else throw new Error(`unknown option ${flag}\n${USAGE}`);
+    else if (flag === '--backend') options.backend = backendFlag(value());
+    else throw new Error(`unknown option ${flag}\n${USAGE}`);
   }
   return options;
 }
