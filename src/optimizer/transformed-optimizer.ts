@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type GradientContainer, type NamedTensor, viewGradients } from '../internal/grads.js';
+import { remember } from '../internal/host-mirror.js';
 import { fail } from '../internal/validate.js';
 import { type GradientPipeline, gradientPipeline, runTransforms } from '../transforms/pipeline.js';
 import { checkTransforms, transformFromConfig, transformToConfig } from '../transforms/registry.js';
@@ -134,6 +135,10 @@ export class TransformedOptimizer extends tf.Optimizer {
     const own = weightValues.filter((w) => w.name.startsWith(STATE_PREFIX));
     await this.optimizer.setWeights(weightValues.filter((w) => !w.name.startsWith(STATE_PREFIX)));
     this.pipeline.setState(Object.fromEntries(own.map((w) => [w.name.slice(STATE_PREFIX.length), w.tensor])));
+    // Counters a transform decides on the host with (accumulateGradients): read them here, asynchronously, so that
+    // the first step after loading needs no blocking read.
+    const counters = Object.values(this.pipeline.state).filter((t) => t.rank === 0 && t.dtype === 'int32');
+    await Promise.all(counters.map(async (t) => remember(t, (await t.data())[0] as number)));
   }
 
   override dispose(): void {
