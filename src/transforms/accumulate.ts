@@ -28,7 +28,9 @@ const SUM = 'sum/';
  * State: `count` (calls accumulated since the last update) and one running sum per gradient, `sum/<i>`, created at
  * the first call and saved with the optimizer, so training resumed from a save mid-accumulation equals training
  * that never stopped. Sums are matched to gradients by position, as tfjs's own optimizers match their slots (a
- * loaded model's variables get new names): pass the gradients in the same order every call. The skip decision is made on the host from a host-side copy of `count`. State restored by loading a model
+ * loaded model's variables get new names): pass the gradients in the same order every call.
+ *
+ * The skip decision is made on the host from a host-side copy of `count`. State restored by loading a model
  * (`TransformedOptimizer.setWeights`) has its counter read asynchronously while loading; state set with
  * `gradientPipeline(...).setState` is read once, synchronously, at the next call.
  *
