@@ -29,8 +29,12 @@ const NON_FINITE_COLOR = '#e41a1c';
 const ZERO_COLOR = '#7f7f7f';
 const NON_FINITE_LABEL = 'NaN or ±Infinity';
 
-/** One heatmap row: one layer at one step. JSON-safe: every non-finite number is null, with its text beside it. */
-interface CellRow {
+/**
+ * One heatmap row: one layer at one step. JSON-safe: every non-finite number is null, with its text beside it.
+ * Exported for the tests, not from the package's index.
+ * @internal
+ */
+export interface CellRow {
   step: number;
   layer: string;
   /** The layer's position in model order, input side first. */
@@ -53,7 +57,11 @@ interface CellRow {
   updateRatio?: string;
 }
 
-interface GlobalRow {
+/**
+ * One row of the global-norm line. Exported for the tests, not from the package's index.
+ * @internal
+ */
+export interface GlobalRow {
   step: number;
   /** The global norm when finite and > 0 (it goes on a log scale), else null. */
   globalNorm: number | null;

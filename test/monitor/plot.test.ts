@@ -5,6 +5,8 @@ import { compile } from 'vega-lite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GradStabError } from '../../src/errors.js';
 import {
+  type CellRow,
+  type GlobalRow,
   gradientHealthSpec,
   importVega,
   type ModuleLoader,
@@ -15,28 +17,8 @@ import {
 } from '../../src/monitor/plot.js';
 import type { LayerStepStats, StepRecord } from '../../src/monitor/types.js';
 
-interface Cell {
-  step: number;
-  layer: string;
-  order: number;
-  x0: number;
-  x1: number;
-  norm: number | null;
-  logNorm: number | null;
-  zero: boolean;
-  bad: number;
-  nonFinite: number;
-  normText: string;
-  maxAbsText: string;
-  weightNorm?: string;
-  updateRatio?: string;
-}
-interface Global {
-  step: number;
-  globalNorm: number | null;
-  globalNormText: string;
-  kind: string;
-}
+type Cell = CellRow;
+type Global = GlobalRow;
 
 const layer = (name: string, norm: number, extra: Partial<LayerStepStats> = {}): LayerStepStats => ({
   layer: name,
