@@ -3,9 +3,10 @@ import type { MonitorEvent, MonitorEventName, StepRecord } from './types.js';
 /** When the monitor calls something vanishing, exploding or a spike. Every figure is an option. */
 export interface HealthThresholds {
   /**
-   * Vanishing across depth: a layer whose gradient norm is below this fraction of the last layer's. Defaults to
-   * 1e-3 (three orders of magnitude between the two ends of the network, gradstab's choice; Glorot & Bengio 2010
-   * and He et al. 2015 show the geometric decay with depth that this catches).
+   * Vanishing across depth: a layer whose gradient norm is below this fraction of the output end's (the geometric
+   * mean of the last quarter of the layers' norms, at least the last layer's). Defaults to 1e-3 (three orders of
+   * magnitude between the two ends of the network, gradstab's choice; Glorot & Bengio 2010 and He et al. 2015 show
+   * the geometric decay with depth that this catches).
    */
   readonly vanishingRatio: number;
   /**
@@ -13,7 +14,10 @@ export interface HealthThresholds {
    * tfjs's Adam epsilon: below it Adam's step for that layer is damped by the epsilon instead of normalized.
    */
   readonly vanishingFloor: number;
-  /** Exploding across depth: a layer whose gradient norm is above this multiple of the last layer's. Defaults to 1e3. */
+  /**
+   * Exploding across depth: a layer whose gradient norm is above this multiple of the output end's (as for
+   * `vanishingRatio`). Defaults to 1e3.
+   */
   readonly explodingRatio: number;
   /**
    * Exploding outright: a global norm above this. Defaults to 1e4 (gradstab's choice: far above the clipping
@@ -91,18 +95,19 @@ export function detect(
     );
     return { events, state }; // nothing else is meaningful on such a step, and the statistics must not see it
   }
-  const last = layers[layers.length - 1];
-  if (last !== undefined && layers.length >= 2 && last.norm > 0) {
-    const ratios = layers.map((l) => l.norm / last.norm);
+  const reference = outputEndNorm(layers);
+  if (layers.length >= 2 && reference > 0) {
+    const ratios = layers.map((l) => l.norm / reference);
     const depthRatio = ratios[0] as number;
+    const scale = `the output end's (${fmt(reference)}, ${outputEndText(layers)})`;
     const small = layers.filter((l, i) => (ratios[i] as number) < t.vanishingRatio || l.norm < t.vanishingFloor);
     if (small.length > 0) {
       event(
         'vanishing',
         small.map((l) => l.layer),
-        `gradient norms of ${small.map((l) => l.layer).join(', ')} are below ${t.vanishingRatio} of the last layer's ` +
-          `(${fmt(last.norm)}) or below ${t.vanishingFloor}; first/last = ${fmt(depthRatio)}`,
-        { depthRatio, lastNorm: last.norm, smallestNorm: Math.min(...small.map((l) => l.norm)) },
+        `gradient norms of ${small.map((l) => l.layer).join(', ')} are below ${t.vanishingRatio} of ${scale} ` +
+          `or below ${t.vanishingFloor}; first/output end = ${fmt(depthRatio)}`,
+        { depthRatio, referenceNorm: reference, smallestNorm: Math.min(...small.map((l) => l.norm)) },
       );
     }
     const large = layers.filter((_, i) => (ratios[i] as number) > t.explodingRatio);
@@ -112,9 +117,9 @@ export function detect(
         (large.length > 0 ? large : layers).map((l) => l.layer),
         record.globalNorm > t.explodingNorm
           ? `global gradient norm ${fmt(record.globalNorm)} is above ${t.explodingNorm}`
-          : `gradient norms of ${large.map((l) => l.layer).join(', ')} are above ${t.explodingRatio} times the last ` +
-              `layer's (${fmt(last.norm)}); first/last = ${fmt(depthRatio)}`,
-        { depthRatio, globalNorm: record.globalNorm, lastNorm: last.norm },
+          : `gradient norms of ${large.map((l) => l.layer).join(', ')} are above ${t.explodingRatio} times ${scale}; ` +
+              `first/output end = ${fmt(depthRatio)}`,
+        { depthRatio, globalNorm: record.globalNorm, referenceNorm: reference },
       );
     }
   } else if (record.globalNorm > t.explodingNorm) {
@@ -128,6 +133,31 @@ export function detect(
     );
   }
   return { events, state: spikeUpdate(record, state, t, event) };
+}
+
+/** How many layers, counted from the output, make the output end: a quarter of them, at least one. */
+export function outputEndSize(layerCount: number): number {
+  return Math.max(1, Math.ceil(layerCount / 4));
+}
+
+/**
+ * The scale the depth ratios are measured against: the geometric mean of the gradient norms of the output end (the
+ * last quarter of the layers). Not the last layer alone: an output layer's gradient can be near 0 for a reason of
+ * its own (a constant prediction on balanced labels cancels its bias gradient, and its kernel gradient is as small
+ * as the activations it receives), which made every other layer look 1000 times larger. 0 when a norm there is 0.
+ */
+function outputEndNorm(layers: readonly { norm: number }[]): number {
+  const end = layers.slice(layers.length - outputEndSize(layers.length));
+  if (end.length === 0 || end.some((l) => !(l.norm > 0))) return 0;
+  return Math.exp(end.reduce((s, l) => s + Math.log(l.norm), 0) / end.length);
+}
+
+/** The output end's layers, for the reasons: `out` or `h13 to out`. */
+function outputEndText(layers: readonly { layer: string }[]): string {
+  const end = layers.slice(layers.length - outputEndSize(layers.length));
+  const first = end[0]?.layer ?? '';
+  const last = end[end.length - 1]?.layer ?? '';
+  return end.length === 1 ? last : `${first} to ${last}`;
 }
 
 /** ZClip's statistics: a warm-up of plain mean and variance, then an EMA fed the clipped value of a spike. */
