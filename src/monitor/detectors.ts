@@ -95,41 +95,33 @@ export function detect(
     );
     return { events, state }; // nothing else is meaningful on such a step, and the statistics must not see it
   }
-  const reference = outputEndNorm(layers);
-  if (layers.length >= 2 && reference > 0) {
-    const ratios = layers.map((l) => l.norm / reference);
-    const depthRatio = ratios[0] as number;
-    const scale = `the output end's (${fmt(reference)}, ${outputEndText(layers)})`;
-    const small = layers.filter((l, i) => (ratios[i] as number) < t.vanishingRatio || l.norm < t.vanishingFloor);
-    if (small.length > 0) {
-      event(
-        'vanishing',
-        small.map((l) => l.layer),
-        `gradient norms of ${small.map((l) => l.layer).join(', ')} are below ${t.vanishingRatio} of ${scale} ` +
-          `or below ${t.vanishingFloor}; first/output end = ${fmt(depthRatio)}`,
-        { depthRatio, referenceNorm: reference, smallestNorm: Math.min(...small.map((l) => l.norm)) },
-      );
-    }
-    const large = layers.filter((_, i) => (ratios[i] as number) > t.explodingRatio);
-    if (large.length > 0 || record.globalNorm > t.explodingNorm) {
-      event(
-        'exploding',
-        (large.length > 0 ? large : layers).map((l) => l.layer),
-        record.globalNorm > t.explodingNorm
-          ? `global gradient norm ${fmt(record.globalNorm)} is above ${t.explodingNorm}`
-          : `gradient norms of ${large.map((l) => l.layer).join(', ')} are above ${t.explodingRatio} times ${scale}; ` +
-              `first/output end = ${fmt(depthRatio)}`,
-        { depthRatio, globalNorm: record.globalNorm, referenceNorm: reference },
-      );
-    }
-  } else if (record.globalNorm > t.explodingNorm) {
+  // Depth ratios need two layers and a positive scale; the floor and the global norm apply whatever the others do.
+  const reference = layers.length >= 2 ? outputEndNorm(layers) : 0;
+  const ratios = layers.map((l) => (reference > 0 ? l.norm / reference : Number.NaN));
+  const depthRatio = ratios[0] ?? Number.NaN;
+  const scale = `the output end's (${fmt(reference)}, ${outputEndText(layers)})`;
+  const ratioText = `first/output end = ${fmt(depthRatio)}`;
+  const small = layers.filter((l, i) => (ratios[i] as number) < t.vanishingRatio || l.norm < t.vanishingFloor);
+  if (small.length > 0) {
+    const names = small.map((l) => l.layer).join(', ');
+    event(
+      'vanishing',
+      small.map((l) => l.layer),
+      reference > 0
+        ? `gradient norms of ${names} are below ${t.vanishingRatio} of ${scale} or below ${t.vanishingFloor}; ${ratioText}`
+        : `gradient norms of ${names} are below ${t.vanishingFloor}`,
+      { depthRatio, referenceNorm: reference, smallestNorm: Math.min(...small.map((l) => l.norm)) },
+    );
+  }
+  const large = layers.filter((_, i) => (ratios[i] as number) > t.explodingRatio);
+  if (large.length > 0 || record.globalNorm > t.explodingNorm) {
     event(
       'exploding',
-      layers.map((l) => l.layer),
-      `global gradient norm ${fmt(record.globalNorm)} is above ${t.explodingNorm}`,
-      {
-        globalNorm: record.globalNorm,
-      },
+      (large.length > 0 ? large : layers).map((l) => l.layer),
+      record.globalNorm > t.explodingNorm
+        ? `global gradient norm ${fmt(record.globalNorm)} is above ${t.explodingNorm}`
+        : `gradient norms of ${large.map((l) => l.layer).join(', ')} are above ${t.explodingRatio} times ${scale}; ${ratioText}`,
+      { depthRatio, globalNorm: record.globalNorm, referenceNorm: reference },
     );
   }
   return { events, state: spikeUpdate(record, state, t, event) };

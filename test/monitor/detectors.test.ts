@@ -55,7 +55,17 @@ describe('detect: depth ratios against the output end', () => {
   });
 
   it('a zero norm at the output end leaves the ratios out; the floor and the global norm still apply', () => {
-    expect(kinds(step([1e-9, 1, 0])).map((e) => e.kind)).toEqual([]);
-    expect(kinds(step([2e4, 1, 0])).map((e) => e.kind)).toEqual(['exploding']);
+    const events = kinds(step([1e-9, 1, 0]));
+    expect(events.map((e) => e.kind)).toEqual(['vanishing']);
+    expect(events[0]?.layers).toEqual(['l01', 'l03']);
+    expect(events[0]?.reason).toBe('gradient norms of l01, l03 are below 1e-7');
+    expect(kinds(step([2e4, 1, 0])).map((e) => e.kind)).toEqual(['vanishing', 'exploding']);
+    expect(kinds(step([2e4, 1, 0]))[1]?.reason).toBe('global gradient norm 2.00e+4 is above 10000');
+  });
+
+  it('one layer: no depth ratio, but the floor and the global norm apply', () => {
+    expect(kinds(step([1e-8])).map((e) => e.kind)).toEqual(['vanishing']);
+    expect(kinds(step([1e-3])).map((e) => e.kind)).toEqual([]);
+    expect(kinds(step([2e4])).map((e) => e.kind)).toEqual(['exploding']);
   });
 });
