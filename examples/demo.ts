@@ -1,152 +1,207 @@
 /**
- * `npm run demo`: what exploding gradients do to a tfjs model, and what gradstab's clipping does about it.
+ * `npm run demo`: what vanishing and exploding gradients do to a deep tfjs network, and what each gradstab module
+ * does about it.
  *
- * Trains the same seeded MLP on built-in data (a noisy sine, with a few corrupted targets of magnitude 1e3, the
- * kind of batch that makes a step explode) three ways: the bare optimizer, `clipOptimizer({globalClipNorm})` and
- * `withTransforms(skipNonFinite, clipByGlobalNorm)`. Prints a table of final loss on clean data, the largest
- * gradient norm seen and whether the weights stayed finite.
+ * Trains the same 30-hidden-layer MLP (width 32) on two interleaved spirals (generated, seeded) in six
+ * configurations: sigmoid with tfjs's default init; ReLU with Xavier init; ReLU with He init; sigmoid with gradstab's
+ * batch normalization; ReLU + He at 30x the learning rate without and with `clipByGlobalNorm`. gradstab's
+ * `GradientHealthMonitor` watches every run. Prints a table (held-out loss and accuracy, the first/last layer
+ * gradient-norm ratio at initialization, the monitor's verdicts), the He et al. 2015 (Fig. 3) comparison, and writes
+ * a self-contained HTML report with the monitor's charts.
+ *
+ *   npm run demo                                   # wasm backend (else cpu), 640 steps per configuration
+ *   npm run demo -- --backend cpu --steps 320 --output report.html
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { clipByGlobalNorm, clipOptimizer, globalNorm, skipNonFinite, withTransforms } from '../src/index.js';
+import { renderGradientHealthSvg } from '../src/index.js';
+import { CONFIGURATIONS, type Configuration } from './demo/configurations.js';
+import { htmlReport } from './demo/html-report.js';
+import { Progress, type ProgressSink } from './demo/progress.js';
+import { firstToLastAtInit, formatNumber, TABLE_HEADERS, tableRow, verdictText } from './demo/results.js';
+import { spirals } from './demo/spirals.js';
+import { formatTable } from './demo/table.js';
+import { type RunResult, type TrainingSettings, trainConfiguration } from './demo/train.js';
 import { useBackend } from './shared/backend.js';
-import { backendFlag } from './shared/cli.js';
+import { backendFlag, wholeFlag } from './shared/cli.js';
 
-interface Options {
-  backend: 'wasm' | 'cpu';
-  steps: number;
+/** The command line. */
+export interface DemoOptions {
+  readonly backend: 'wasm' | 'cpu';
+  readonly steps: number;
+  readonly depth: number;
+  readonly width: number;
+  /** Where the HTML report goes. */
+  readonly output: string;
 }
 
-function parseArgs(argv: string[]): Options {
-  const options: Options = { backend: 'wasm', steps: 300 };
+export const DEFAULT_OPTIONS: DemoOptions = {
+  backend: 'wasm',
+  steps: 640,
+  depth: 30,
+  width: 32,
+  output: 'gradstab-demo-report.html',
+};
+
+const HELP = `usage: npm run demo -- [--backend wasm|cpu] [--steps N] [--output FILE] [--depth N] [--width N]
+
+Trains one deep MLP on two spirals in six configurations (sigmoid / ReLU + Xavier / ReLU + He / batch norm /
+a 30x learning rate without and with gradient clipping), watched by gradstab's gradient-health monitor.
+Prints a table and writes a self-contained HTML report with the monitor's charts.
+
+  --backend  tfjs backend: wasm (default; falls back to cpu) or cpu
+  --steps    optimizer steps per configuration, rounded up to whole epochs of 16 batches (default ${DEFAULT_OPTIONS.steps})
+  --output   the HTML report's path (default ${DEFAULT_OPTIONS.output})
+  --depth    hidden layers (default ${DEFAULT_OPTIONS.depth})
+  --width    units per hidden layer (default ${DEFAULT_OPTIONS.width})
+  --help     this text`;
+
+/** Parses the command line; `undefined` means `--help` was asked for. */
+export function parseDemoArgs(argv: readonly string[]): DemoOptions | undefined {
+  let o = { ...DEFAULT_OPTIONS };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (arg === '--help' || arg === '-h') {
-      console.log(
-        [
-          'usage: npm run demo -- [--backend wasm|cpu] [--steps N]',
-          '',
-          'Trains a small MLP on built-in data with corrupted batches, without and with gradstab clipping,',
-          'and prints final clean loss, largest gradient norm and whether the weights stayed finite.',
-          '  --backend  tfjs backend (default wasm, falls back to cpu)',
-          '  --steps    training steps per configuration (default 300)',
-        ].join('\n'),
-      );
-      process.exit(0);
-    } else if (arg === '--backend') {
-      options.backend = backendFlag(argv[++i], 'demo: ');
-    } else if (arg === '--steps') options.steps = Number(argv[++i]);
-    else throw new Error(`demo: unknown argument ${arg} (see --help)`);
+    const value = () => argv[++i];
+    if (arg === '--help' || arg === '-h') return undefined;
+    if (arg === '--backend') o = { ...o, backend: backendFlag(value(), 'demo: ') };
+    else if (arg === '--steps') o = { ...o, steps: wholeFlag('demo: --steps', value(), 1) };
+    else if (arg === '--depth') o = { ...o, depth: wholeFlag('demo: --depth', value(), 1, 200) };
+    else if (arg === '--width') o = { ...o, width: wholeFlag('demo: --width', value(), 1, 4096) };
+    else if (arg === '--output') {
+      const file = value();
+      if (!file) throw new Error('demo: --output needs a file path');
+      o = { ...o, output: file };
+    } else throw new Error(`demo: unknown argument ${arg} (see --help)`);
   }
-  if (!Number.isInteger(options.steps) || options.steps < 1)
-    throw new Error('demo: --steps must be a whole number >= 1');
-  return options;
+  return o;
 }
 
-/** y = sin(3x) + noise; every 10th batch has a few targets corrupted to +-1000 (a bad label, a sensor glitch). */
-function makeBatch(step: number): { x: tf.Tensor2D; y: tf.Tensor2D } {
-  return tf.tidy(() => {
-    const x = tf.randomUniform([32, 1], -1, 1, 'float32', step) as tf.Tensor2D;
-    let y = tf.add(tf.sin(tf.mul(x, 3)), tf.randomNormal([32, 1], 0, 0.05, 'float32', step + 1e6)) as tf.Tensor2D;
-    if (step % 10 === 9) {
-      const mask = tf.cast(tf.less(tf.randomUniform([32, 1], 0, 1, 'float32', step + 2e6), 0.1), 'float32');
-      y = tf.add(tf.mul(y, tf.sub(1, mask)), tf.mul(mask, 1000)) as tf.Tensor2D;
-    }
-    return { x, y };
-  });
+/** What the demo measured. */
+export interface DemoResult {
+  readonly backend: string;
+  readonly settings: TrainingSettings;
+  readonly runs: readonly RunResult[];
+  readonly findings: readonly string[];
+  /** The report's absolute path. */
+  readonly reportPath: string;
 }
 
-function makeModel(): tf.Sequential {
-  const model = tf.sequential();
-  [32, 32, 32].forEach((units, i) => {
-    model.add(
-      tf.layers.dense({
-        units,
-        activation: 'tanh',
-        kernelInitializer: tf.initializers.glorotUniform({ seed: 10 + i }),
-        ...(i === 0 ? { inputShape: [1] } : {}),
-      }),
+const TRAIN_EXAMPLES = 1024;
+const TEST_EXAMPLES = 512;
+const BATCH_SIZE = 64;
+const LEARNING_RATE = 0.01;
+
+const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : 'NaN');
+
+/** The sentences the demo concludes with, each from the runs' figures (and honest when a run disagrees). */
+export function findings(runs: readonly RunResult[], depth: number): string[] {
+  const get = (id: string) => runs.find((r) => r.config.id === id);
+  const out: string[] = [];
+  const xavier = get('relu-xavier');
+  const he = get('relu-he');
+  if (xavier && he) {
+    const reproduced = xavier.testAccuracy < 0.6 && he.testAccuracy > 0.9;
+    out.push(
+      `He et al. 2015, Fig. 3 at small scale (${depth} ReLU layers): Xavier init ${pct(xavier.testAccuracy)} accuracy, ` +
+        `loss ${formatNumber(xavier.losses[0] ?? Number.NaN)} -> ${formatNumber(xavier.testLoss)}, first/last gradient ` +
+        `${formatNumber(firstToLastAtInit(xavier))} at init; He init ${pct(he.testAccuracy)}, loss ` +
+        `${formatNumber(he.losses[0] ?? Number.NaN)} -> ${formatNumber(he.testLoss)}, first/last ` +
+        `${formatNumber(firstToLastAtInit(he))}. ` +
+        (reproduced ? 'Reproduced: Xavier stalls, He learns.' : 'Not reproduced in this run.'),
     );
-  });
-  model.add(tf.layers.dense({ units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: 99 }) }));
-  return model;
-}
-
-interface Row {
-  configuration: string;
-  cleanLoss: number;
-  maxGradNorm: number;
-  firstNonFinite: number | null;
-  finite: boolean;
-  skipped: number;
-}
-
-async function train(name: string, optimizer: tf.Optimizer, steps: number, skippedOf: () => number): Promise<Row> {
-  const model = makeModel();
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  let maxGradNorm = 0;
-  let firstNonFinite: number | null = null;
-  for (let step = 0; step < steps; step++) {
-    const { x, y } = makeBatch(step);
-    // Measure the raw gradient norm for the table; training itself goes through the optimizer as usual.
-    const { value, grads } = tf.variableGrads(
-      () => tf.losses.meanSquaredError(y, model.predict(x) as tf.Tensor) as tf.Scalar,
-      vars,
-    );
-    const norm = globalNorm(grads);
-    const n = (await norm.data())[0] as number;
-    if (Number.isFinite(n)) maxGradNorm = Math.max(maxGradNorm, n);
-    else firstNonFinite ??= step + 1;
-    optimizer.applyGradients(grads);
-    tf.dispose([x, y, value, grads, norm]);
-    if (process.stdout.isTTY) process.stdout.write(`\r  ${name}: step ${step + 1}/${steps}`);
   }
-  if (process.stdout.isTTY) process.stdout.write('\r\x1b[K');
-  const clean = tf.tidy(() => {
-    const x = tf.linspace(-1, 1, 200).reshape([200, 1]);
-    return tf.losses.meanSquaredError(tf.sin(tf.mul(x, 3)), model.predict(x) as tf.Tensor);
+  const sigmoid = get('sigmoid-default');
+  const bn = get('sigmoid-batchnorm');
+  if (sigmoid && bn) {
+    out.push(
+      `Sigmoid: with tfjs's default init ${pct(sigmoid.testAccuracy)} (first/last gradient ` +
+        `${formatNumber(firstToLastAtInit(sigmoid))}); with layers.batchNormalization() ${pct(bn.testAccuracy)}.`,
+    );
+  }
+  const wild = get('relu-he-high-lr');
+  const clipped = get('relu-he-high-lr-clipped');
+  if (wild && clipped) {
+    out.push(
+      `Learning rate x${wild.config.learningRateScale}: without clipping the monitor saw ${verdictText(wild)}; ` +
+        `with clipByGlobalNorm(${clipped.config.clipNorm}) (${clipped.clippedSteps} of ${clipped.stepsRun} steps ` +
+        `clipped) ${pct(clipped.testAccuracy)} accuracy, test loss ${formatNumber(clipped.testLoss)}.`,
+    );
+  }
+  return out;
+}
+
+/**
+ * Runs the demo on the current tfjs backend: trains `configurations`, prints progress and the table to `sink`, and
+ * writes the HTML report.
+ */
+export async function runDemo(
+  options: DemoOptions,
+  sink: ProgressSink = process.stdout,
+  configurations: readonly Configuration[] = CONFIGURATIONS,
+): Promise<DemoResult> {
+  const settings: TrainingSettings = {
+    depth: options.depth,
+    width: options.width,
+    steps: Math.ceil(options.steps / (TRAIN_EXAMPLES / BATCH_SIZE)) * (TRAIN_EXAMPLES / BATCH_SIZE),
+    batchSize: BATCH_SIZE,
+    learningRate: LEARNING_RATE,
+  };
+  const backend = tf.getBackend();
+  sink.write(
+    `gradstab demo: a ${settings.depth}x${settings.width} MLP on two spirals, ${settings.steps} steps per ` +
+      `configuration, ${backend} backend\n\n`,
+  );
+  const train = spirals(TRAIN_EXAMPLES, 1);
+  const test = spirals(TEST_EXAMPLES, 2);
+  const progress = new Progress(sink);
+  const runs: RunResult[] = [];
+  const charts: string[] = [];
+  for (const [i, config] of configurations.entries()) {
+    progress.start(`[${i + 1}/${configurations.length}] ${config.title}`, settings.steps);
+    const run = await trainConfiguration(config, train, test, settings, (step, loss) => progress.step(step, loss));
+    progress.done(`test accuracy ${pct(run.testAccuracy)}; ${verdictText(run)}`);
+    runs.push(run);
+    charts.push(await renderGradientHealthSvg(run.history, { title: config.title, width: 640 }));
+  }
+  tf.dispose([train.x, train.y, test.x, test.y]);
+
+  const rows = runs.map(tableRow);
+  const conclusions = findings(runs, settings.depth);
+  sink.write(`\n${formatTable(TABLE_HEADERS, rows)}\n\n${conclusions.map((f) => `${f}\n`).join('')}`);
+
+  const reportPath = path.resolve(options.output);
+  mkdirSync(path.dirname(reportPath), { recursive: true });
+  const sections = runs.map((run, i) => ({
+    id: run.config.id,
+    title: run.config.title,
+    story: run.config.story,
+    losses: run.losses,
+    chartSvg: charts[i] ?? '',
+    verdicts: verdictText(run),
+  }));
+  writeFileSync(
+    reportPath,
+    htmlReport({ backend, settings, headers: TABLE_HEADERS, rows, findings: conclusions, sections }),
+  );
+  sink.write(`\nReport with the monitor's charts: ${reportPath}\n`);
+  return { backend, settings, runs, findings: conclusions, reportPath };
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const options = parseDemoArgs(argv);
+  if (options === undefined) {
+    console.log(HELP);
+    return;
+  }
+  await useBackend(options.backend);
+  await runDemo(options);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
   });
-  const cleanLoss = (await clean.data())[0] as number;
-  const finite = (await Promise.all(model.getWeights().map((w) => w.data()))).every((d) => d.every(Number.isFinite));
-  clean.dispose();
-  model.dispose();
-  console.log(`  ${name}: done`);
-  return { configuration: name, cleanLoss, maxGradNorm, firstNonFinite, finite, skipped: skippedOf() };
 }
-
-async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
-  const backend = await useBackend(options.backend);
-  console.log(`gradstab demo: ${options.steps} steps per configuration on the ${backend} backend\n`);
-  const lr = 0.05;
-  const clipped = clipOptimizer(tf.train.sgd(lr), { globalClipNorm: 1 });
-  const guarded = withTransforms(tf.train.sgd(lr), skipNonFinite(), clipByGlobalNorm(1));
-  const rows = [
-    await train('SGD, no clipping', tf.train.sgd(lr), options.steps, () => 0),
-    await train('SGD + clipOptimizer({globalClipNorm: 1})', clipped, options.steps, () => clipped.skippedSteps),
-    await train('SGD + skipNonFinite() + clipByGlobalNorm(1)', guarded, options.steps, () => guarded.skippedSteps),
-  ];
-  console.log('');
-  console.table(
-    rows.map((r) => ({
-      configuration: r.configuration,
-      'clean loss': Number.isFinite(r.cleanLoss) ? Number(r.cleanLoss.toPrecision(3)) : String(r.cleanLoss),
-      'max finite grad norm': Number(r.maxGradNorm.toPrecision(3)),
-      'first NaN/Inf gradient at step': r.firstNonFinite ?? '-',
-      'weights finite': r.finite,
-      'skipped steps': r.skipped,
-    })),
-  );
-  const [bare, clip] = rows as [Row, Row];
-  console.log(
-    `\nThe corrupted batches produce gradient norms up to ${clip.maxGradNorm.toPrecision(3)}. ` +
-      (Number.isFinite(bare.cleanLoss)
-        ? `Unclipped, the model ends at clean loss ${bare.cleanLoss.toPrecision(3)}; `
-        : `Unclipped, the weights blow up and the gradients are NaN/Inf from step ${bare.firstNonFinite}; `) +
-      `with clipping it ends at ${clip.cleanLoss.toPrecision(3)}.`,
-  );
-}
-
-main().catch((error) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});

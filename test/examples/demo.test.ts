@@ -1,22 +1,161 @@
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Progress } from '../../examples/demo/progress.js';
+import { firstToLastAtInit } from '../../examples/demo/results.js';
+import { formatTable } from '../../examples/demo/table.js';
+import type { RunResult } from '../../examples/demo/train.js';
+import { type DemoResult, parseDemoArgs, runDemo } from '../../examples/demo.js';
+import { useCpu } from '../helpers/tf.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const demo = (...args: string[]) =>
-  execFileSync(process.execPath, ['--import', 'tsx', 'examples/demo.ts', ...args], { cwd: root, encoding: 'utf8' });
+const outDir = mkdtempSync(join(tmpdir(), 'gradstab-demo-'));
+let result: DemoResult;
+let printed = '';
 
-describe('npm run demo', () => {
-  it('shows the unclipped run blowing up and the clipped runs staying finite', () => {
-    const out = demo('--backend', 'cpu', '--steps', '80');
-    const rows = out.split('\n').filter((l) => l.includes("'SGD"));
-    expect(rows).toHaveLength(3);
-    expect(rows[0]).toMatch(/'SGD, no clipping'.*'NaN'.*false/);
-    for (const row of rows.slice(1)) expect(row).toMatch(/│ true\s+│/);
-    expect(out).toMatch(/gradients are NaN\/Inf from step \d+; with clipping it ends at 0\.\d+/);
+beforeAll(async () => {
+  await useCpu();
+  // The demo's depth and width; 32 steps (2 epochs) instead of 640: what happens at initialization and in the first
+  // steps is the same, and the cpu backend is slow.
+  const sink = { isTTY: false, write: (text: string) => (printed += text) };
+  result = await runDemo(
+    { backend: 'cpu', steps: 32, depth: 30, width: 32, output: join(outDir, 'report.html') },
+    sink,
+  );
+}, 120_000);
+afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+
+const run = (id: string): RunResult => {
+  const found = result.runs.find((r) => r.config.id === id);
+  if (!found) throw new Error(`no run ${id}`);
+  return found;
+};
+
+describe('npm run demo (examples/demo.ts), 30x32 MLP, 32 steps on cpu', () => {
+  it('trains the six configurations in order, 32 steps each unless the monitor stopped fit', () => {
+    expect(result.runs.map((r) => r.config.id)).toEqual([
+      'sigmoid-default',
+      'relu-xavier',
+      'relu-he',
+      'sigmoid-batchnorm',
+      'relu-he-high-lr',
+      'relu-he-high-lr-clipped',
+    ]);
+    for (const r of result.runs) if (r.config.id !== 'relu-he-high-lr') expect(r.stepsRun).toBe(32);
   });
 
-  it('documents its options', () => {
-    expect(demo('--help')).toContain('usage: npm run demo -- [--backend wasm|cpu] [--steps N]');
+  it('sigmoid with the default init: the first hidden layer gets ~1e-19 of the last one, and the monitor says vanishing', () => {
+    const r = run('sigmoid-default');
+    expect(firstToLastAtInit(r)).toBeLessThan(1e-12);
+    expect(r.report.verdicts.find((v) => v.kind === 'vanishing')?.firstStep).toBe(1);
+  });
+
+  it('He et al. Fig. 3 at initialization: ReLU + Xavier loses 1e-3 of the gradient over 30 layers, ReLU + He keeps it', () => {
+    const xavier = run('relu-xavier');
+    const he = run('relu-he');
+    expect(firstToLastAtInit(xavier)).toBeLessThan(1e-3);
+    expect(firstToLastAtInit(he)).toBeGreaterThan(0.05);
+    expect(xavier.report.verdicts.some((v) => v.kind === 'vanishing' && v.firstStep === 1)).toBe(true);
+    expect(xavier.report.counts.exploding).toBe(0); // the regression the output-end reference fixed
+    expect(he.report.counts.vanishing + he.report.counts.exploding).toBe(0);
+    // Xavier's gradients are uniformly small, so its loss barely moves; He's falls.
+    expect(xavier.report.globalNorm.typical).toBeLessThan(he.report.globalNorm.typical / 10);
+    expect(he.losses.at(-1)).toBeLessThan((he.losses[0] as number) - 0.02);
+  });
+
+  it('batch normalization keeps the sigmoid network healthy at initialization', () => {
+    const bn = run('sigmoid-batchnorm');
+    expect(firstToLastAtInit(bn)).toBeGreaterThan(1e-2);
+    expect(bn.report.counts.vanishing).toBe(0);
+    expect(Number.isFinite(bn.testLoss)).toBe(true);
+  });
+
+  it('30x the learning rate: NaN gradients within a few steps, fit stopped; clipped: finite, learning, clipping', () => {
+    const wild = run('relu-he-high-lr');
+    expect(wild.stoppedOnNonFinite).toBe(true);
+    expect(wild.stepsRun).toBeLessThan(32);
+    expect(wild.testLoss).toBeNaN();
+    const clipped = run('relu-he-high-lr-clipped');
+    expect(clipped.report.counts.nonFinite).toBe(0);
+    expect(clipped.clippedSteps).toBeGreaterThan(0);
+    expect(clipped.clippedSteps).toBe(clipped.history.filter((s) => s.globalNorm > 0.1).length);
+    expect(Number.isFinite(clipped.testLoss)).toBe(true);
+    expect(clipped.testLoss).toBeLessThan(0.69);
+  });
+
+  it('prints progress lines, the table with one row per configuration, and the findings', () => {
+    expect(printed).toMatch(/\[1\/6\] sigmoid, tfjs default init {2}step 8\/32 {2}loss \d/);
+    const table = printed.slice(printed.indexOf('\nconfiguration ') + 1);
+    const rows = table.split('\n').slice(2, 8);
+    expect(rows.map((l) => l.split(/ {2,}/)[0])).toEqual(result.runs.map((r) => r.config.title));
+    expect(rows[4]).toMatch(/NaN\s+NaN/);
+    expect(printed).toContain('He et al. 2015, Fig. 3 at small scale (30 ReLU layers)');
+    expect(printed).toContain(`Report with the monitor's charts: ${result.reportPath}`);
+  });
+
+  it("writes a self-contained HTML report: a loss curve and the monitor's chart per configuration, nothing fetched", () => {
+    const html = readFileSync(result.reportPath, 'utf8');
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    for (const r of result.runs) expect(html).toContain(`<section id="${r.config.id}">`);
+    expect(html.match(/aria-label="training loss per step"/g)).toHaveLength(6);
+    expect(html.match(/class="marks"/g)?.length).toBeGreaterThanOrEqual(6); // vega's rendered SVGs
+    expect(html).not.toMatch(/<script|<link|<img|<iframe|@import|url\((?!#)/i); // url(#id): the SVG's own gradients
+    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//i);
+    expect(html).toContain('NaN from step');
+  });
+
+  it('parses its options and documents them', () => {
+    expect(parseDemoArgs([])).toEqual({
+      backend: 'wasm',
+      steps: 640,
+      depth: 30,
+      width: 32,
+      output: 'gradstab-demo-report.html',
+    });
+    expect(parseDemoArgs(['--backend', 'cpu', '--steps', '64', '--output', 'r.html'])).toMatchObject({
+      backend: 'cpu',
+      steps: 64,
+      output: 'r.html',
+    });
+    expect(parseDemoArgs(['--help'])).toBeUndefined();
+    expect(() => parseDemoArgs(['--steps', '0'])).toThrow('demo: --steps needs a whole number >= 1, got 0');
+    expect(() => parseDemoArgs(['--backend', 'gpu'])).toThrow('demo: --backend must be wasm or cpu, got gpu');
+    expect(() => parseDemoArgs(['--fast'])).toThrow('demo: unknown argument --fast');
+    const help = execFileSync(process.execPath, ['--import', 'tsx', 'examples/demo.ts', '--help'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    expect(help).toContain('usage: npm run demo -- [--backend wasm|cpu] [--steps N] [--output FILE]');
+  });
+
+  it('formats tables with numbers right-aligned', () => {
+    expect(
+      formatTable(
+        ['name', 'x'],
+        [
+          ['a', '1.5'],
+          ['bb', '10.0'],
+        ],
+      ),
+    ).toBe('name     x\n----  ----\na      1.5\nbb    10.0');
+  });
+
+  it('progress: a bar redrawn in place on a terminal, a line per quarter elsewhere', () => {
+    const tty: string[] = [];
+    const bar = new Progress({ isTTY: true, columns: 80, write: (t) => tty.push(t) });
+    bar.start('[1/1] x', 8);
+    for (let step = 1; step <= 8; step++) bar.step(step, 0.5);
+    bar.done('ok');
+    expect(tty[0]).toBe('\r[###.....................] [1/1] x  step 1/8  loss 0.500\x1b[K');
+    expect(tty.at(-2)).toContain('[########################] [1/1] x  step 8/8'); // the last step is always drawn
+    expect(tty.at(-1)).toBe('\r\x1b[K[1/1] x  ok\n');
+    const plain: string[] = [];
+    const lines = new Progress({ isTTY: false, write: (t) => plain.push(t) });
+    lines.start('[1/1] x', 8);
+    for (let step = 1; step <= 8; step++) lines.step(step, Number.NaN);
+    expect(plain).toEqual([2, 4, 6, 8].map((n) => `[1/1] x  step ${n}/8  loss NaN\n`));
   });
 });

@@ -1,0 +1,115 @@
+import * as tf from '@tensorflow/tfjs';
+import { GradientHealthMonitor, type HealthReport, type StepRecord, withTransforms } from '../../src/index.js';
+import { buildModel, type Configuration, clipping } from './configurations.js';
+import type { Points } from './spirals.js';
+
+/** How every configuration trains. */
+export interface TrainingSettings {
+  /** Hidden layers. */
+  readonly depth: number;
+  /** Units per hidden layer. */
+  readonly width: number;
+  /** Optimizer steps (whole epochs: rounded up to a multiple of the batches per epoch). */
+  readonly steps: number;
+  /** Examples per step. */
+  readonly batchSize: number;
+  /** SGD with momentum 0.9 (He et al.'s optimizer) at this rate, times the configuration's scale. */
+  readonly learningRate: number;
+}
+
+/** What one configuration's training measured. */
+export interface RunResult {
+  readonly config: Configuration;
+  /** Training loss after each step (NaN once the weights are). */
+  readonly losses: readonly number[];
+  /** Held-out loss and accuracy after training (NaN when the weights are not finite). */
+  readonly testLoss: number;
+  readonly testAccuracy: number;
+  /** Steps run; fewer than planned when the monitor stopped `fit` on non-finite gradients. */
+  readonly stepsRun: number;
+  readonly stoppedOnNonFinite: boolean;
+  /** Steps whose raw global gradient norm exceeded the clipping threshold (so were scaled down). */
+  readonly clippedSteps: number;
+  /** The monitor's report, and its per-step history (raw gradients: the tap runs before clipping). */
+  readonly report: HealthReport;
+  readonly history: readonly StepRecord[];
+}
+
+/** Binary cross-entropy on logits (numerically stable at any logit). */
+function logisticLoss(labels: tf.Tensor, logits: tf.Tensor): tf.Scalar {
+  return tf.losses.sigmoidCrossEntropy(labels, logits) as tf.Scalar;
+}
+
+/** Held-out loss and accuracy (a logit > 0 predicts label 1), read in one asynchronous call. */
+async function evaluate(model: tf.LayersModel, points: Points): Promise<[number, number]> {
+  const figures = tf.tidy(() => {
+    const logits = model.predict(points.x) as tf.Tensor;
+    const correct = tf.equal(tf.cast(tf.greater(logits, 0), 'float32'), points.y);
+    return tf.stack([logisticLoss(points.y, logits), tf.mean(tf.cast(correct, 'float32'))]);
+  });
+  const [loss, accuracy] = (await figures.data()) as Float32Array;
+  figures.dispose();
+  return [loss as number, accuracy as number];
+}
+
+/** Called after every step with the step number and its loss. */
+export type OnStep = (step: number, loss: number) => void;
+
+/**
+ * Trains one configuration with `model.fit`, gradstab's monitor watching the raw gradients (its tap first in the
+ * transform chain, before any clipping), and `fit` stopped by the monitor's callback on non-finite gradients.
+ */
+export async function trainConfiguration(
+  config: Configuration,
+  train: Points,
+  test: Points,
+  settings: TrainingSettings,
+  onStep: OnStep,
+): Promise<RunResult> {
+  const model = buildModel(config, settings.depth, settings.width);
+  const monitor = new GradientHealthMonitor({ every: 10 });
+  const sgd = tf.train.momentum(settings.learningRate * config.learningRateScale, 0.9);
+  const optimizer = withTransforms(sgd, monitor.tap, ...clipping(config));
+  model.compile({ optimizer, loss: logisticLoss });
+
+  const examples = train.x.shape[0];
+  const perEpoch = Math.ceil(examples / settings.batchSize);
+  const epochs = Math.ceil(settings.steps / perEpoch);
+  const losses: number[] = [];
+  const progress = new tf.CustomCallback({
+    onBatchEnd: async (_batch, logs) => {
+      losses.push(logs?.loss ?? Number.NaN);
+      onStep(losses.length, logs?.loss ?? Number.NaN);
+    },
+  });
+  await model.fit(train.x, train.y, {
+    epochs,
+    batchSize: settings.batchSize,
+    shuffle: false, // a fixed batch order (tfjs shuffles with the unseeded Math.random)
+    verbose: 0,
+    callbacks: [monitor.callback({ stopOnNonFinite: true }), progress],
+  });
+  await monitor.flush();
+
+  const [testLoss, testAccuracy] = await evaluate(model, test);
+
+  const report = monitor.report();
+  const history = monitor.history;
+  const clipNorm = config.clipNorm;
+  const clippedSteps = clipNorm === undefined ? 0 : history.filter((r) => !(r.globalNorm <= clipNorm)).length;
+  const stoppedOnNonFinite = report.counts.nonFinite > 0;
+  monitor.dispose();
+  model.dispose();
+  optimizer.dispose();
+  return {
+    config,
+    losses,
+    testLoss,
+    testAccuracy: Number.isFinite(testLoss) ? testAccuracy : Number.NaN,
+    stepsRun: losses.length,
+    stoppedOnNonFinite,
+    clippedSteps,
+    report,
+    history,
+  };
+}
