@@ -20,7 +20,6 @@
  * `<!-- adaptive-clipping-study:start -->` and `<!-- adaptive-clipping-study:end -->` in FILE (appended when the
  * markers are missing); the rest of the file is left as it is.
  */
-import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import {
   adaptiveGradClip,
@@ -32,8 +31,7 @@ import {
   withTransforms,
   zClip,
 } from '../src/index.js';
-import { useBackend } from './shared/backend.js';
-import { backendFlag, wholeFlag } from './shared/cli.js';
+import { parseCommandLine, runWhenExecuted, startExample, wholeFlag } from './shared/cli.js';
 import { writeMarkedBlock } from './shared/marked-block.js';
 
 /** What to train. */
@@ -404,28 +402,23 @@ const USAGE = [
   '  --out      also write the table into FILE between <!-- adaptive-clipping-study:start/end --> markers',
 ].join('\n');
 
+/** The command line: the study's options and where `--out` writes the table. */
+function parseArgs(argv: readonly string[]) {
+  return parseCommandLine<StudyOptions & { out?: string }>(argv, DEFAULTS, {
+    '--steps': (value, o) => ({ ...o, steps: wholeFlag('--steps', value, 50) }),
+    '--seed': (value, o) => ({ ...o, seed: wholeFlag('--seed', value, 0, 1000) }),
+    '--out': (file, o) => {
+      if (!file) throw new Error('--out needs a file');
+      return { ...o, out: file };
+    },
+  });
+}
+
 async function main(argv: readonly string[]): Promise<void> {
-  let backend: 'wasm' | 'cpu' = 'wasm';
-  let o: StudyOptions = DEFAULTS;
-  let out: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    if (flag === '--help' || flag === '-h') {
-      console.log(USAGE);
-      return;
-    }
-    if (flag === '--backend') {
-      backend = backendFlag(argv[++i]);
-    } else if (flag === '--steps') {
-      o = { ...o, steps: wholeFlag(flag, argv[++i], 50) };
-    } else if (flag === '--seed') {
-      o = { ...o, seed: wholeFlag(flag, argv[++i], 0, 1000) };
-    } else if (flag === '--out') {
-      out = argv[++i];
-      if (!out) throw new Error('--out needs a file');
-    } else throw new Error(`unknown argument ${flag} (see --help)`);
-  }
-  const used = await useBackend(backend);
+  const cli = await startExample(parseArgs(argv), USAGE);
+  if (cli === undefined) return;
+  const { out, ...o } = cli.options;
+  const used = cli.backend;
   const started = performance.now();
   const result = await runStudy(o, (line) => console.error(line));
   const seconds = (performance.now() - started) / 1000;
@@ -445,9 +438,4 @@ async function main(argv: readonly string[]): Promise<void> {
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-  });
-}
+runWhenExecuted(import.meta.url, main);

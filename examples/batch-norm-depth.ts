@@ -11,11 +11,9 @@
  * the short run. Prints one row per network: loss and accuracy before and after training, and the ratio of
  * the first to the last hidden layer's kernel-gradient norm at initialization.
  */
-import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { layers } from '../src/index.js';
-import { useBackend } from './shared/backend.js';
-import { backendFlag, wholeFlag } from './shared/cli.js';
+import { parseCommandLine, runWhenExecuted, startExample, wholeFlag } from './shared/cli.js';
 
 /** What to train. */
 export interface DepthOptions {
@@ -159,22 +157,18 @@ const USAGE = [
   `  --epochs   passes over the ${DEFAULTS.examples} examples (default ${DEFAULTS.epochs})`,
 ].join('\n');
 
+/** The command line, checked: `'help'` for `--help`, else the backend and the options. */
+function parseArgs(argv: readonly string[]) {
+  return parseCommandLine(argv, DEFAULTS, {
+    '--depth': (value, o) => ({ ...o, depth: wholeFlag('--depth', value, 1) }),
+    '--epochs': (value, o) => ({ ...o, epochs: wholeFlag('--epochs', value, 1) }),
+  });
+}
+
 async function main(argv: readonly string[]): Promise<void> {
-  let backend: 'wasm' | 'cpu' = 'wasm';
-  let o: DepthOptions = DEFAULTS;
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    if (flag === '--help' || flag === '-h') {
-      console.log(USAGE);
-      return;
-    }
-    if (flag === '--backend') {
-      backend = backendFlag(argv[++i]);
-    } else if (flag === '--depth') o = { ...o, depth: wholeFlag(flag, argv[++i], 1) };
-    else if (flag === '--epochs') o = { ...o, epochs: wholeFlag(flag, argv[++i], 1) };
-    else throw new Error(`unknown argument ${flag} (see --help)`);
-  }
-  const used = await useBackend(backend);
+  const cli = await startExample(parseArgs(argv), USAGE);
+  if (cli === undefined) return;
+  const { backend: used, options: o } = cli;
   const started = performance.now();
   const rows = await compareDepth(o);
   console.log(depthTable(rows));
@@ -184,9 +178,4 @@ async function main(argv: readonly string[]): Promise<void> {
   );
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-  });
-}
+runWhenExecuted(import.meta.url, main);

@@ -16,11 +16,9 @@
  * target y = tanh(x.b), and a new Dense(1) head. Adam 0.01, batches of 32; `--steps` sets the fine-tuning steps
  * (pre-training takes twice as many).
  */
-import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { layers } from '../src/index.js';
-import { useBackend } from './shared/backend.js';
-import { backendFlag, wholeFlag } from './shared/cli.js';
+import { type CommandLine, parseCommandLine, runWhenExecuted, startExample, wholeFlag } from './shared/cli.js';
 
 type DenseArgs = Partial<Parameters<typeof tf.layers.dense>[0]>;
 
@@ -223,37 +221,22 @@ const USAGE = [
 ].join('\n');
 
 /** The command line, checked: `'help'` for `--help`, else the backend and the options. */
-export function parseArgs(argv: readonly string[]): 'help' | { backend: 'wasm' | 'cpu'; options: FineTuneOptions } {
-  let backend: 'wasm' | 'cpu' = 'wasm';
-  let options = DEFAULTS;
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    if (flag === '--help' || flag === '-h') return 'help';
-    if (flag === '--backend') backend = backendFlag(argv[++i]);
-    else if (flag === '--steps') {
-      const steps = wholeFlag(flag, argv[++i], 8);
+export function parseArgs(argv: readonly string[]): CommandLine<FineTuneOptions> {
+  return parseCommandLine(argv, DEFAULTS, {
+    '--steps': (value, options) => {
+      const steps = wholeFlag('--steps', value, 8);
       if (steps % 8 !== 0) throw new Error(`--steps must be a multiple of 8, got ${steps}`);
-      options = { ...options, steps };
-    } else throw new Error(`unknown argument ${flag} (see --help)`);
-  }
-  return { backend, options };
+      return { ...options, steps };
+    },
+  });
 }
 
 async function main(argv: readonly string[]): Promise<void> {
-  const args = parseArgs(argv);
-  if (args === 'help') {
-    console.log(USAGE);
-    return;
-  }
-  const backend = await useBackend(args.backend);
+  const cli = await startExample(parseArgs(argv), USAGE);
+  if (cli === undefined) return;
   const started = performance.now();
-  console.log(resultText(await batchNormFineTuning(args.options)));
-  console.log(`\nbackend ${backend}, ${((performance.now() - started) / 1000).toFixed(1)} s.`);
+  console.log(resultText(await batchNormFineTuning(cli.options)));
+  console.log(`\nbackend ${cli.backend}, ${((performance.now() - started) / 1000).toFixed(1)} s.`);
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-  });
-}
+runWhenExecuted(import.meta.url, main);

@@ -14,7 +14,6 @@
  * fixed w, MSE, Adam 0.01, a fresh seeded batch of 32 standard-normal inputs at every step, global-norm limit 1.
  * The spike event needs at least 26 steps before the spike (the monitor's spike statistics warm up over 25).
  */
-import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import {
   clipByGlobalNorm,
@@ -26,8 +25,7 @@ import {
   type MonitorEventName,
   skipNonFinite,
 } from '../src/index.js';
-import { useBackend } from './shared/backend.js';
-import { backendFlag, wholeFlag } from './shared/cli.js';
+import { type CommandLine, parseCommandLine, runWhenExecuted, startExample, wholeFlag } from './shared/cli.js';
 
 type DenseArgs = Partial<Parameters<typeof tf.layers.dense>[0]>;
 
@@ -174,27 +172,16 @@ const USAGE = [
 ].join('\n');
 
 /** The command line, checked: `'help'` for `--help`, else the backend and the options. */
-export function parseArgs(argv: readonly string[]): 'help' | { backend: 'wasm' | 'cpu'; options: LoopOptions } {
-  let backend: 'wasm' | 'cpu' = 'wasm';
-  let options = DEFAULTS;
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    if (flag === '--help' || flag === '-h') return 'help';
-    if (flag === '--backend') backend = backendFlag(argv[++i]);
-    else if (flag === '--steps') options = { ...options, steps: wholeFlag(flag, argv[++i], 4) };
-    else throw new Error(`unknown argument ${flag} (see --help)`);
-  }
-  return { backend, options };
+export function parseArgs(argv: readonly string[]): CommandLine<LoopOptions> {
+  return parseCommandLine(argv, DEFAULTS, {
+    '--steps': (value, options) => ({ ...options, steps: wholeFlag('--steps', value, 4) }),
+  });
 }
 
 async function main(argv: readonly string[]): Promise<void> {
-  const args = parseArgs(argv);
-  if (args === 'help') {
-    console.log(USAGE);
-    return;
-  }
-  const backend = await useBackend(args.backend);
-  const o = args.options;
+  const cli = await startExample(parseArgs(argv), USAGE);
+  if (cli === undefined) return;
+  const { backend, options: o } = cli;
   const bad = badSteps(o.steps);
   console.log(`${o.steps} steps on ${backend}; labels x1000 at step ${bad.spike}, a NaN input at step ${bad.nan}\n`);
   const started = performance.now();
@@ -207,9 +194,4 @@ async function main(argv: readonly string[]): Promise<void> {
   console.log(`\n${((performance.now() - started) / 1000).toFixed(1)} s.`);
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-  });
-}
+runWhenExecuted(import.meta.url, main);

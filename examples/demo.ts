@@ -14,7 +14,6 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { renderGradientHealthSvg } from '../src/index.js';
 import { CONFIGURATIONS, type Configuration } from './demo/configurations.js';
@@ -25,7 +24,7 @@ import { spirals } from './demo/spirals.js';
 import { formatTable } from './demo/table.js';
 import { type RunResult, type TrainingSettings, trainConfiguration } from './demo/train.js';
 import { useBackend } from './shared/backend.js';
-import { backendFlag, wholeFlag } from './shared/cli.js';
+import { parseCommandLine, runWhenExecuted, wholeFlag } from './shared/cli.js';
 
 /** The command line. */
 export interface DemoOptions {
@@ -60,22 +59,21 @@ Prints a table and writes a self-contained HTML report with the monitor's charts
 
 /** Parses the command line; `undefined` means `--help` was asked for. */
 export function parseDemoArgs(argv: readonly string[]): DemoOptions | undefined {
-  let o = { ...DEFAULT_OPTIONS };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => argv[++i];
-    if (arg === '--help' || arg === '-h') return undefined;
-    if (arg === '--backend') o = { ...o, backend: backendFlag(value(), 'demo: ') };
-    else if (arg === '--steps') o = { ...o, steps: wholeFlag('demo: --steps', value(), 1) };
-    else if (arg === '--depth') o = { ...o, depth: wholeFlag('demo: --depth', value(), 1, 200) };
-    else if (arg === '--width') o = { ...o, width: wholeFlag('demo: --width', value(), 1, 4096) };
-    else if (arg === '--output') {
-      const file = value();
-      if (!file) throw new Error('demo: --output needs a file path');
-      o = { ...o, output: file };
-    } else throw new Error(`demo: unknown argument ${arg} (see --help)`);
-  }
-  return o;
+  const args = parseCommandLine(
+    argv,
+    DEFAULT_OPTIONS,
+    {
+      '--steps': (value, o) => ({ ...o, steps: wholeFlag('demo: --steps', value, 1) }),
+      '--depth': (value, o) => ({ ...o, depth: wholeFlag('demo: --depth', value, 1, 200) }),
+      '--width': (value, o) => ({ ...o, width: wholeFlag('demo: --width', value, 1, 4096) }),
+      '--output': (file, o) => {
+        if (!file) throw new Error('demo: --output needs a file path');
+        return { ...o, output: file };
+      },
+    },
+    'demo: ',
+  );
+  return args === 'help' ? undefined : { ...args.options, backend: args.backend };
 }
 
 /** What the demo measured. */
@@ -199,9 +197,4 @@ async function main(argv: readonly string[]): Promise<void> {
   await runDemo(options);
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-  });
-}
+runWhenExecuted(import.meta.url, main);

@@ -20,7 +20,6 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import {
   type ActivationProbe,
@@ -37,8 +36,7 @@ import {
   writeGradientHealthSvg,
 } from '../src/index.js';
 import { rings } from './batch-norm-depth.js';
-import { useBackend } from './shared/backend.js';
-import { backendFlag, wholeFlag } from './shared/cli.js';
+import { parseCommandLine, runWhenExecuted, startExample, wholeFlag } from './shared/cli.js';
 
 /** The four set-ups, in the order they run. */
 export const RUN_NAMES = ['vanishing', 'healthy', 'exploding', 'nan-batch'] as const;
@@ -336,26 +334,21 @@ const USAGE = [
   '             docs/images makes the pictures of docs/diagnosing-gradients.md)',
 ].join('\n');
 
-async function main(argv: readonly string[]): Promise<void> {
-  let backend: 'wasm' | 'cpu' = 'wasm';
-  let o: DiagnoseOptions = DEFAULTS;
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    if (flag === '--help' || flag === '-h') {
-      console.log(USAGE);
-      return;
-    }
-    if (flag === '--backend') {
-      backend = backendFlag(argv[++i]);
-    } else if (flag === '--steps') {
-      o = { ...o, steps: wholeFlag(flag, argv[++i], 1) };
-    } else if (flag === '--out-dir') {
-      const dir = argv[++i];
+/** The command line, checked: `'help'` for `--help`, else the backend and the options. */
+function parseArgs(argv: readonly string[]) {
+  return parseCommandLine(argv, DEFAULTS, {
+    '--steps': (value, o) => ({ ...o, steps: wholeFlag('--steps', value, 1) }),
+    '--out-dir': (dir, o) => {
       if (dir === undefined || dir === '') throw new Error('--out-dir needs a directory');
-      o = { ...o, outDir: dir };
-    } else throw new Error(`unknown argument ${flag} (see --help)`);
-  }
-  const used = await useBackend(backend);
+      return { ...o, outDir: dir };
+    },
+  });
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const cli = await startExample(parseArgs(argv), USAGE);
+  if (cli === undefined) return;
+  const { backend: used, options: o } = cli;
   const started = performance.now();
   const results = await diagnoseGradients(o);
   console.log(results.map(runText).join('\n\n'));
@@ -365,9 +358,4 @@ async function main(argv: readonly string[]): Promise<void> {
   );
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-  });
-}
+runWhenExecuted(import.meta.url, main);

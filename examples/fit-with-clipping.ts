@@ -17,7 +17,6 @@
  * - `skip + clip + NaN`: `withTransforms(tf.train.adam(lr), monitor.tap, skipNonFinite(), clipByGlobalNorm(1))`
  *   on the corrupt data: NaN steps are dropped, the others clipped.
  */
-import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import {
   clipByGlobalNorm,
@@ -27,8 +26,7 @@ import {
   type TransformedOptimizer,
   withTransforms,
 } from '../src/index.js';
-import { useBackend } from './shared/backend.js';
-import { backendFlag, wholeFlag } from './shared/cli.js';
+import { type CommandLine, parseCommandLine, runWhenExecuted, startExample, wholeFlag } from './shared/cli.js';
 
 type DenseArgs = Partial<Parameters<typeof tf.layers.dense>[0]>;
 
@@ -340,36 +338,20 @@ const USAGE = [
 ].join('\n');
 
 /** The command line, checked: `'help'` for `--help`, else the backend and the options. */
-export function parseArgs(argv: readonly string[]): 'help' | { backend: 'wasm' | 'cpu'; options: FitClippingOptions } {
-  let backend: 'wasm' | 'cpu' = 'wasm';
-  let options = DEFAULTS;
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    if (flag === '--help' || flag === '-h') return 'help';
-    if (flag === '--backend') backend = backendFlag(argv[++i]);
-    else if (flag === '--steps') options = { ...options, steps: wholeFlag(flag, argv[++i], 1) };
-    else throw new Error(`unknown argument ${flag} (see --help)`);
-  }
-  return { backend, options };
+export function parseArgs(argv: readonly string[]): CommandLine<FitClippingOptions> {
+  return parseCommandLine(argv, DEFAULTS, {
+    '--steps': (value, options) => ({ ...options, steps: wholeFlag('--steps', value, 1) }),
+  });
 }
 
 async function main(argv: readonly string[]): Promise<void> {
-  const args = parseArgs(argv);
-  if (args === 'help') {
-    console.log(USAGE);
-    return;
-  }
-  const backend = await useBackend(args.backend);
+  const cli = await startExample(parseArgs(argv), USAGE);
+  if (cli === undefined) return;
   const started = performance.now();
-  const result = await fitWithClipping(args.options);
-  console.log(resultText(result, args.options));
+  const result = await fitWithClipping(cli.options);
+  console.log(resultText(result, cli.options));
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  console.log(`\n${args.options.steps} steps per run, backend ${backend}, ${seconds} s.`);
+  console.log(`\n${cli.options.steps} steps per run, backend ${cli.backend}, ${seconds} s.`);
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-  });
-}
+runWhenExecuted(import.meta.url, main);

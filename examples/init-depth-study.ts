@@ -16,8 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { calculateGain, heNormal, lecunNormal, orthogonal, xavierUniform } from '../src/index.js';
-import { useBackend } from './shared/backend.js';
-import { backendFlag, wholeFlag } from './shared/cli.js';
+import { parseCommandLine, runWhenExecuted, startExample, wholeFlag } from './shared/cli.js';
 import { writeMarkedBlock } from './shared/marked-block.js';
 
 interface Options {
@@ -25,7 +24,6 @@ interface Options {
   width: number;
   batch: number;
   seed: number;
-  backend: 'wasm' | 'cpu';
   out?: string;
 }
 
@@ -43,23 +41,19 @@ const USAGE = [
   '  --out      also write the table into FILE between <!-- init-depth-study:start/end --> markers',
 ].join('\n');
 
-function parseArgs(argv: readonly string[]): Options {
-  const options: Options = { depth: 30, width: 256, batch: 256, seed: 1, backend: 'wasm' };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = () => argv[++i];
-    if (flag === '--help' || flag === '-h') {
-      console.log(USAGE);
-      process.exit(0);
-    } else if (flag === '--depth') options.depth = wholeFlag(flag, value(), 1);
-    else if (flag === '--width') options.width = wholeFlag(flag, value(), 1);
-    else if (flag === '--batch') options.batch = wholeFlag(flag, value(), 2);
-    else if (flag === '--seed') options.seed = wholeFlag(flag, value(), 0);
-    else if (flag === '--out') options.out = value();
-    else if (flag === '--backend') options.backend = backendFlag(value());
-    else throw new Error(`unknown option ${flag}\n${USAGE}`);
-  }
-  return options;
+/** The command line, checked: `'help'` for `--help`, else the backend and the options. */
+function parseArgs(argv: readonly string[]) {
+  return parseCommandLine<Options>(
+    argv,
+    { depth: 30, width: 256, batch: 256, seed: 1 },
+    {
+      '--depth': (value, o) => ({ ...o, depth: wholeFlag('--depth', value, 1) }),
+      '--width': (value, o) => ({ ...o, width: wholeFlag('--width', value, 1) }),
+      '--batch': (value, o) => ({ ...o, batch: wholeFlag('--batch', value, 2) }),
+      '--seed': (value, o) => ({ ...o, seed: wholeFlag('--seed', value, 0) }),
+      '--out': (file, o) => ({ ...o, out: file }),
+    },
+  );
 }
 
 /** An activation and the tfjs op that computes it. */
@@ -246,10 +240,10 @@ function markdown(rows: readonly Row[], o: Options, backend: string, seconds: nu
   ].join('\n');
 }
 
-async function main(): Promise<void> {
-  const o = parseArgs(process.argv.slice(2));
-  tf.enableProdMode();
-  const backend = await useBackend(o.backend);
+async function main(argv: readonly string[]): Promise<void> {
+  const cli = await startExample(parseArgs(argv), USAGE);
+  if (cli === undefined) return;
+  const { backend, options: o } = cli;
   const started = performance.now();
   const x = tf.randomNormal([o.batch, o.width], 0, 1, 'float32', o.seed) as tf.Tensor2D;
   const probe = tf.randomNormal([o.batch, o.width], 0, 1, 'float32', o.seed + 1) as tf.Tensor2D;
@@ -261,7 +255,7 @@ async function main(): Promise<void> {
   }
   tf.dispose([x, probe]);
   const seconds = (performance.now() - started) / 1000;
-  const command = ['node --import tsx examples/init-depth-study.ts', ...process.argv.slice(2)].join(' ');
+  const command = ['node --import tsx examples/init-depth-study.ts', ...argv].join(' ');
   const table = markdown(rows, o, backend, seconds, command);
   console.log(table);
   if (o.out) {
@@ -270,7 +264,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+runWhenExecuted(import.meta.url, main);

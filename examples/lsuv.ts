@@ -14,11 +14,9 @@
  * batches of 64, seeded. Both models start from the same weights; LSUV runs once, on 256 inputs, with seed 1.
  * `out` has one unit, fewer than LSUV's `minUnits` (32): a head whose scale the loss sets, so it is skipped.
  */
-import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { type LsuvReport, layers, lsuv } from '../src/index.js';
-import { useBackend } from './shared/backend.js';
-import { backendFlag, wholeFlag } from './shared/cli.js';
+import { type CommandLine, parseCommandLine, runWhenExecuted, startExample, wholeFlag } from './shared/cli.js';
 
 /** What to build and train. */
 export interface LsuvExampleOptions {
@@ -192,35 +190,19 @@ const USAGE = [
 ].join('\n');
 
 /** The command line, checked: `'help'` for `--help`, else the backend and the options. */
-export function parseArgs(argv: readonly string[]): 'help' | { backend: 'wasm' | 'cpu'; options: LsuvExampleOptions } {
-  let backend: 'wasm' | 'cpu' = 'wasm';
-  let options = DEFAULTS;
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    if (flag === '--help' || flag === '-h') return 'help';
-    if (flag === '--backend') backend = backendFlag(argv[++i]);
-    else if (flag === '--steps') options = { ...options, steps: wholeFlag(flag, argv[++i], 1) };
-    else if (flag === '--depth') options = { ...options, depth: wholeFlag(flag, argv[++i], 1, 100) };
-    else throw new Error(`unknown argument ${flag} (see --help)`);
-  }
-  return { backend, options };
+export function parseArgs(argv: readonly string[]): CommandLine<LsuvExampleOptions> {
+  return parseCommandLine(argv, DEFAULTS, {
+    '--steps': (value, options) => ({ ...options, steps: wholeFlag('--steps', value, 1) }),
+    '--depth': (value, options) => ({ ...options, depth: wholeFlag('--depth', value, 1, 100) }),
+  });
 }
 
 async function main(argv: readonly string[]): Promise<void> {
-  const args = parseArgs(argv);
-  if (args === 'help') {
-    console.log(USAGE);
-    return;
-  }
-  const backend = await useBackend(args.backend);
+  const cli = await startExample(parseArgs(argv), USAGE);
+  if (cli === undefined) return;
   const started = performance.now();
-  console.log(resultText(await lsuvExample(args.options)));
-  console.log(`\nbackend ${backend}, ${((performance.now() - started) / 1000).toFixed(1)} s.`);
+  console.log(resultText(await lsuvExample(cli.options)));
+  console.log(`\nbackend ${cli.backend}, ${((performance.now() - started) / 1000).toFixed(1)} s.`);
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-  });
-}
+runWhenExecuted(import.meta.url, main);
