@@ -4,7 +4,8 @@ import type { MonitorEvent, MonitorEventName, StepRecord } from './types.js';
 export interface HealthThresholds {
   /**
    * Vanishing across depth: a layer whose gradient norm is below this fraction of the output end's (the geometric
-   * mean of the last quarter of the layers' norms, at least the last layer's). Defaults to 1e-3 (three orders of
+   * mean of the positive, finite norms of the last quarter of the layers; the last layer alone in a network of 4
+   * layers or fewer). Defaults to 1e-3 (three orders of
    * magnitude between the two ends of the network, gradstab's choice; Glorot & Bengio 2010 and He et al. 2015 show
    * the geometric decay with depth that this catches).
    */
@@ -133,15 +134,19 @@ export function outputEndSize(layerCount: number): number {
 }
 
 /**
- * The scale the depth ratios are measured against: the geometric mean of the gradient norms of the output end (the
- * last quarter of the layers). Not the last layer alone: an output layer's gradient can be near 0 for a reason of
- * its own (a constant prediction on balanced labels cancels its bias gradient, and its kernel gradient is as small
- * as the activations it receives), which made every other layer look 1000 times larger. 0 when a norm there is 0.
+ * The scale the depth ratios are measured against: the geometric mean of the positive, finite gradient norms of the
+ * output end (the last quarter of the layers). Not the last layer alone: an output layer's gradient can be near 0
+ * for a reason of its own (a constant prediction on balanced labels cancels its bias gradient, and its kernel
+ * gradient is as small as the activations it receives), which made every other layer look 1000 times larger. A dead
+ * layer (norm 0) or an overflowed one (Infinity) there is left out rather than setting the scale; 0 when none is
+ * left.
  */
 function outputEndNorm(layers: readonly { norm: number }[]): number {
-  const end = layers.slice(layers.length - outputEndSize(layers.length));
-  if (end.length === 0 || end.some((l) => !(l.norm > 0))) return 0;
-  return Math.exp(end.reduce((s, l) => s + Math.log(l.norm), 0) / end.length);
+  const usable = layers
+    .slice(layers.length - outputEndSize(layers.length))
+    .filter((l) => Number.isFinite(l.norm) && l.norm > 0);
+  if (usable.length === 0) return 0;
+  return Math.exp(usable.reduce((s, l) => s + Math.log(l.norm), 0) / usable.length);
 }
 
 /** The output end's layers, for the reasons: `out` or `h13 to out`. */

@@ -1,3 +1,4 @@
+import type { HealthThresholds } from './detectors.js';
 import type { MonitorEvent, MonitorEventName, StepRecord } from './types.js';
 
 /** One layer's line in a {@link HealthReport}. */
@@ -12,7 +13,12 @@ export interface LayerReport {
   readonly maxNorm: number;
   /** Geometric mean of the finite, positive gradient norms (norms span decades; an arithmetic mean hides that). */
   readonly typicalNorm: number;
-  /** This layer's typical norm over the last layer's: the depth profile (about 1 is healthy). */
+  /**
+   * This layer's typical norm over the last layer's: the depth profile (about 1 is healthy). The last layer alone,
+   * as a plain figure to read; the `vanishing` and `exploding` verdicts judge against the output end instead (see
+   * {@link HealthThresholds.vanishingRatio}), so an output layer with a near-0 gradient makes this column read high
+   * where the verdicts do not.
+   */
   readonly ratioToLast: number;
   /** Largest |g| seen. */
   readonly maxAbs: number;

@@ -63,6 +63,19 @@ describe('detect: depth ratios against the output end', () => {
     expect(kinds(step([2e4, 1, 0]))[1]?.reason).toBe('global gradient norm 2.00e+4 is above 10000');
   });
 
+  it('a dead or overflowed layer at the output end is left out of the scale, not made the scale', () => {
+    // 8 layers: the output end is l07-l08. l07 is dead (0): the scale is l08's 1, and l01 at 1e5 is exploding.
+    const dead = kinds(step([1e5, 1, 1, 1, 1, 1, 0, 1]));
+    expect(dead.map((e) => [e.kind, e.layers])).toEqual([
+      ['vanishing', ['l07']],
+      ['exploding', ['l01']],
+    ]);
+    expect(dead[1]?.figures.referenceNorm).toBe(1);
+    // l08 overflowed to Infinity (entries above ~1.8e19): the finite layers are not all 'vanishing' against it.
+    const overflow = kinds(step([1, 1, 1, 1, 1, 1, 1, Number.POSITIVE_INFINITY]));
+    expect(overflow.map((e) => [e.kind, e.layers])).toEqual([['exploding', ['l08']]]);
+  });
+
   it('one layer: no depth ratio, but the floor and the global norm apply', () => {
     expect(kinds(step([1e-8])).map((e) => e.kind)).toEqual(['vanishing']);
     expect(kinds(step([1e-3])).map((e) => e.kind)).toEqual([]);
