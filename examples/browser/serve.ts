@@ -13,6 +13,7 @@ import { stat } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { buildExample, exampleMounts, repoRoot } from './build.js';
 
@@ -96,7 +97,9 @@ export async function serve(options: ServeOptions = {}): Promise<StaticServer> {
       'cache-control': 'no-store',
     });
     if (req.method === 'HEAD') return res.end();
-    createReadStream(file).pipe(res);
+    // pipeline, not pipe: a read error (the file removed after stat, no permission) ends this response instead of
+    // throwing in the server.
+    pipeline(createReadStream(file), res).catch(() => res.destroy());
   });
   await new Promise<void>((done, fail) => {
     server.once('error', fail);
