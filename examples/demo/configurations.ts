@@ -22,7 +22,7 @@ export interface Configuration {
 }
 
 /** The exploding pair's learning-rate multiplier and clipping threshold (SGD + momentum: a step is up to 10x lr x norm). */
-const HIGH_LR_SCALE = 30;
+const HIGH_LR_SCALE = 60;
 const CLIP_NORM = 0.1;
 
 export const CONFIGURATIONS: readonly Configuration[] = [

@@ -27,18 +27,20 @@ const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 
 /**
- * The training loss per step as an inline SVG line chart (linear axis from 0 to the largest finite loss, at most 2):
- * drawn by hand so that the report needs nothing but the browser. Steps after the loss turned NaN are not drawn;
- * a red mark shows where that happened.
+ * The training loss per step as an inline SVG line chart, drawn by hand so that the report needs nothing but the
+ * browser. The x axis spans the planned `steps` (a run that stopped early ends early); the y axis runs from 0 to the
+ * largest finite loss, at most 2: higher losses are drawn at the top, and a note gives the largest. Steps after the
+ * loss turned NaN are not drawn; a red mark shows where that happened.
  */
-export function lossCurveSvg(losses: readonly number[], width = 640, height = 160): string {
+export function lossCurveSvg(losses: readonly number[], steps = losses.length, width = 640, height = 160): string {
   const pad = { left: 44, right: 12, top: 10, bottom: 26 };
   const w = width - pad.left - pad.right;
   const h = height - pad.top - pad.bottom;
   const finite = losses.filter(Number.isFinite);
-  const top = Math.min(2, Math.max(0.1, ...finite));
-  const n = Math.max(losses.length, 2);
-  const x = (i: number) => pad.left + (w * i) / (n - 1);
+  const highest = Math.max(0, ...finite);
+  const top = Math.min(2, Math.max(0.1, highest));
+  const span = Math.max(steps, losses.length, 2) - 1;
+  const x = (i: number) => pad.left + (w * i) / span;
   const y = (v: number) => pad.top + h * (1 - Math.min(v, top) / top);
   const points: string[] = [];
   let broken = -1;
@@ -57,17 +59,25 @@ export function lossCurveSvg(losses: readonly number[], width = 640, height = 16
         `<text x="${pad.left - 6}" y="${y(t) + 4}" text-anchor="end">${t.toPrecision(2)}</text>`,
     )
     .join('');
+  // Labels near the right edge end at their mark instead of running off the chart.
+  const label = (at: number, text: string, color: string) =>
+    at > pad.left + w / 2
+      ? `<text x="${at - 4}" y="${pad.top + 12}" text-anchor="end" fill="${color}">${text}</text>`
+      : `<text x="${at + 4}" y="${pad.top + 12}" fill="${color}">${text}</text>`;
   const nanMark =
     broken < 0
       ? ''
       : `<line x1="${x(broken)}" x2="${x(broken)}" y1="${pad.top}" y2="${pad.top + h}" stroke="#e41a1c" stroke-width="2"/>` +
-        `<text x="${x(broken) + 4}" y="${pad.top + 12}" fill="#e41a1c">NaN from step ${broken + 1}</text>`;
+        label(x(broken), `NaN from step ${broken + 1}`, '#e41a1c');
+  const offScale =
+    highest > top ? label(pad.left + w, `off scale above ${top}: up to ${highest.toPrecision(3)}`, '#555') : '';
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11" role="img" aria-label="training loss per step">`,
     ticks,
     `<polyline fill="none" stroke="#1f77b4" stroke-width="1.5" points="${points.join(' ')}"/>`,
     nanMark,
-    `<text x="${pad.left + w / 2}" y="${height - 6}" text-anchor="middle">step (1 to ${losses.length}); training loss</text>`,
+    broken < 0 ? offScale : '',
+    `<text x="${pad.left + w / 2}" y="${height - 6}" text-anchor="middle">step (1 to ${steps}); training loss</text>`,
     '</svg>',
   ].join('');
 }
@@ -104,7 +114,7 @@ export function htmlReport(content: ReportContent): string {
 <h2>${escapeHtml(section.title)}</h2>
 <p class="story">${escapeHtml(section.story)}</p>
 <p class="verdicts">monitor: ${escapeHtml(section.verdicts)}</p>
-${lossCurveSvg(section.losses)}
+${lossCurveSvg(section.losses, s.steps)}
 ${section.chartSvg}
 </section>`,
     )

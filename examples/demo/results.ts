@@ -9,8 +9,30 @@ import type { RunResult } from './train.js';
  * constant prediction on balanced labels cancels its bias gradient).
  */
 export function firstToLastAtInit(run: RunResult): number {
-  const hidden = (run.history[0]?.layers ?? []).filter((l) => /^h\d+$/.test(l.layer));
+  const first = run.history[0];
+  if (first?.step !== 1) return Number.NaN; // step 1 fell out of the history: no figure rather than a wrong one
+  const hidden = first.layers.filter((l) => /^h\d+$/.test(l.layer));
   return (hidden[0]?.norm ?? Number.NaN) / (hidden[hidden.length - 1]?.norm ?? Number.NaN);
+}
+
+/** The loss level that counts as learning: well below ln 2 = 0.693, the loss of a constant prediction. */
+export const LEARNING_LOSS = 0.5;
+/** Steps averaged for {@link stepsToLearn}: one epoch, so that one lucky batch does not count. */
+const WINDOW = 16;
+
+/**
+ * The first step at which the training loss, averaged over the last 16 steps, is below {@link LEARNING_LOSS}:
+ * when the network started to learn. `undefined` when it never did. Stalling shows here even when a run escapes
+ * late, which final figures alone would hide.
+ */
+export function stepsToLearn(run: RunResult): number | undefined {
+  let sum = 0;
+  for (let i = 0; i < run.losses.length; i++) {
+    sum += run.losses[i] as number;
+    if (i >= WINDOW) sum -= run.losses[i - WINDOW] as number;
+    if (i >= WINDOW - 1 && sum / WINDOW < LEARNING_LOSS) return i + 1;
+  }
+  return undefined;
 }
 
 const ORDER: readonly MonitorEventName[] = ['nonFinite', 'exploding', 'vanishing'];
@@ -45,6 +67,7 @@ export const TABLE_HEADERS = [
   'accuracy',
   'grad first/last hidden (init)',
   'global grad norm (typical)',
+  `steps to loss < ${LEARNING_LOSS}`,
   'steps',
   'clipped',
   'monitor verdicts',
@@ -58,6 +81,7 @@ export function tableRow(run: RunResult): string[] {
     Number.isFinite(run.testAccuracy) ? `${(100 * run.testAccuracy).toFixed(1)}%` : 'NaN',
     formatNumber(firstToLastAtInit(run)),
     formatNumber(run.report.globalNorm.typical),
+    String(stepsToLearn(run) ?? '-'),
     String(run.stepsRun),
     run.config.clipNorm === undefined ? '-' : String(run.clippedSteps),
     verdictText(run),

@@ -22,11 +22,14 @@ export interface RunResult {
   readonly config: Configuration;
   /** Training loss after each step (NaN once the weights are). */
   readonly losses: readonly number[];
+  /** Held-out loss before training (the same for every configuration with the same output: ln 2 or near it). */
+  readonly initialTestLoss: number;
   /** Held-out loss and accuracy after training (NaN when the weights are not finite). */
   readonly testLoss: number;
   readonly testAccuracy: number;
   /** Steps run; fewer than planned when the monitor stopped `fit` on non-finite gradients. */
   readonly stepsRun: number;
+  /** Whether the monitor's callback stopped `fit` (`model.stopTraining` after it). */
   readonly stoppedOnNonFinite: boolean;
   /** Steps whose raw global gradient norm exceeded the clipping threshold (so were scaled down). */
   readonly clippedSteps: number;
@@ -67,10 +70,13 @@ export async function trainConfiguration(
   onStep: OnStep,
 ): Promise<RunResult> {
   const model = buildModel(config, settings.depth, settings.width);
-  const monitor = new GradientHealthMonitor({ every: 10 });
+  // every: 1 so that the callback stops fit on the step after the first NaN (the per-step device work costs the
+  // same at any interval); a history as long as the run, so that its figures cover every step from step 1.
+  const monitor = new GradientHealthMonitor({ every: 1, historySize: settings.steps });
   const sgd = tf.train.momentum(settings.learningRate * config.learningRateScale, 0.9);
   const optimizer = withTransforms(sgd, monitor.tap, ...clipping(config));
   model.compile({ optimizer, loss: logisticLoss });
+  const [initialTestLoss] = await evaluate(model, test);
 
   const examples = train.x.shape[0];
   const perEpoch = Math.ceil(examples / settings.batchSize);
@@ -96,14 +102,15 @@ export async function trainConfiguration(
   const report = monitor.report();
   const history = monitor.history;
   const clipNorm = config.clipNorm;
-  const clippedSteps = clipNorm === undefined ? 0 : history.filter((r) => !(r.globalNorm <= clipNorm)).length;
-  const stoppedOnNonFinite = report.counts.nonFinite > 0;
+  const clippedSteps = clipNorm === undefined ? 0 : history.filter((r) => r.globalNorm > clipNorm).length;
+  const stoppedOnNonFinite = model.stopTraining; // tfjs resets it when fit starts, not when it ends
   monitor.dispose();
   model.dispose();
   optimizer.dispose();
   return {
     config,
     losses,
+    initialTestLoss,
     testLoss,
     testAccuracy: Number.isFinite(testLoss) ? testAccuracy : Number.NaN,
     stepsRun: losses.length,
