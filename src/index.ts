@@ -56,9 +56,11 @@ export {
 } from './monitor/monitor.js';
 export {
   type GradientHealthPlotOptions,
+  type GradientHealthRenderOptions,
   gradientHealthSpec,
   renderGradientHealthSvg,
   type VegaLiteSpec,
+  type VegaModules,
   writeGradientHealthSvg,
 } from './monitor/plot.js';
 export {

@@ -21,7 +21,30 @@ export interface GradientHealthPlotOptions {
   readonly maxColumns?: number;
 }
 
+/**
+ * Options of {@link renderGradientHealthSvg} and {@link writeGradientHealthSvg}: the chart's, and the vega modules to
+ * render with.
+ */
+export interface GradientHealthRenderOptions extends GradientHealthPlotOptions {
+  /**
+   * The `vega` and `vega-lite` modules, for a bundled app: `import * as vega from 'vega'` and `import * as vegaLite
+   * from 'vega-lite'`, passed as `{ vega, vegaLite }`. Bundlers do not follow the run-time `import()` that loads
+   * them otherwise (on purpose: an app that never draws does not ship them). Defaults to that `import()`, which Node
+   * and import maps resolve.
+   */
+  readonly modules?: VegaModules;
+}
+
+/** The two modules {@link GradientHealthRenderOptions.modules} takes, as imported. */
+export interface VegaModules {
+  /** The `vega` module (its `parse` and `View` are used). */
+  readonly vega: unknown;
+  /** The `vega-lite` module (its `compile` is used). */
+  readonly vegaLite: unknown;
+}
+
 const OPTION_KEYS = ['title', 'width', 'height', 'maxColumns'] as const;
+const RENDER_OPTION_KEYS = [...OPTION_KEYS, 'modules'] as const;
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 /** Where the colour scale floor goes when no norm at all is positive: every finite cell is then 0. */
 const FLOOR_WHEN_ALL_ZERO = -10;
@@ -103,8 +126,8 @@ interface PlotSettings {
   readonly maxColumns: number;
 }
 
-function checkOptions(fn: string, options: unknown): PlotSettings {
-  const opts = optionsObject<GradientHealthPlotOptions>(fn, options, OPTION_KEYS);
+function checkOptions(fn: string, options: unknown, keys: readonly string[] = OPTION_KEYS): PlotSettings {
+  const opts = optionsObject<GradientHealthPlotOptions>(fn, options, keys);
   if (opts.title !== undefined && typeof opts.title !== 'string') fail(fn, 'title must be a string', opts.title);
   return {
     title: opts.title ?? 'Gradient health',
@@ -520,6 +543,16 @@ async function loadModules(fn: string, load: ModuleLoader): Promise<{ vega: Vega
   return { vega: vega as VegaApi, vegaLite: vegaLite as VegaLiteApi };
 }
 
+/** A loader that hands out the modules the caller passed, or undefined when none were. */
+function givenModules(fn: string, modules: unknown): ModuleLoader | undefined {
+  if (modules === undefined) return undefined;
+  const m = modules as Partial<VegaModules> | null;
+  if (typeof m !== 'object' || m === null || !m.vega || !m.vegaLite) {
+    fail(fn, 'modules must be { vega, vegaLite }: the two modules as imported', modules);
+  }
+  return async (name) => (name === 'vega' ? m.vega : m.vegaLite);
+}
+
 /** A CommonJS module imported from ESM comes as `{ default: exports }`. */
 function unwrap(mod: unknown): unknown {
   const m = mod as { default?: unknown; parse?: unknown; compile?: unknown } | null;
@@ -535,10 +568,10 @@ export async function renderSvgWith(
   load: ModuleLoader,
   fn: string,
   history: readonly StepRecord[],
-  options?: GradientHealthPlotOptions,
+  options?: GradientHealthRenderOptions,
 ): Promise<string> {
-  const spec = buildSpec(checkHistory(fn, history), checkOptions(fn, options));
-  const { vega, vegaLite } = await loadModules(fn, load);
+  const spec = buildSpec(checkHistory(fn, history), checkOptions(fn, options, RENDER_OPTION_KEYS));
+  const { vega, vegaLite } = await loadModules(fn, givenModules(fn, options?.modules) ?? load);
   const vgSpec = vegaLite.compile(spec as never).spec;
   const view = new vega.View(vega.parse(vgSpec) as never, { renderer: 'none' });
   try {
@@ -552,7 +585,8 @@ export async function renderSvgWith(
  * Renders {@link gradientHealthSpec}'s chart to an SVG document string, headless: in Node (no canvas or browser
  * needed) or in a browser. Needs the optional peer dependencies `vega` and `vega-lite` (`npm install vega
  * vega-lite`), loaded with `import()` on the first call; without them it throws a {@link GradStabError} saying
- * so. Tooltips are interactive only, so they are not in the SVG.
+ * so. In a bundled app, import them yourself and pass them as `options.modules` (bundlers do not follow that
+ * `import()`). Tooltips are interactive only, so they are not in the SVG.
  *
  * @param history The monitor's step records.
  * @example
@@ -568,11 +602,16 @@ export async function renderSvgWith(
  * }));
  * const svg = await renderGradientHealthSvg(history, { title: 'Run 7' });
  * console.log(svg.startsWith('<svg'), svg.includes('Run 7')); // true true
+ * // In a bundled app: hand it the modules, which the bundler then includes.
+ * const vega = await import('vega');
+ * const vegaLite = await import('vega-lite');
+ * const bundled = await renderGradientHealthSvg(history, { title: 'Run 7', modules: { vega, vegaLite } });
+ * console.log(bundled.includes('Run 7')); // true
  * ```
  */
 export async function renderGradientHealthSvg(
   history: readonly StepRecord[],
-  options?: GradientHealthPlotOptions,
+  options?: GradientHealthRenderOptions,
 ): Promise<string> {
   return renderSvgWith(importVega, 'renderGradientHealthSvg', history, options);
 }
@@ -600,7 +639,7 @@ export async function renderGradientHealthSvg(
 export async function writeGradientHealthSvg(
   history: readonly StepRecord[],
   path: string,
-  options?: GradientHealthPlotOptions,
+  options?: GradientHealthRenderOptions,
 ): Promise<string> {
   const fn = 'writeGradientHealthSvg';
   if (typeof path !== 'string' || path.length === 0) fail(fn, 'path must be a non-empty string', path);

@@ -297,6 +297,30 @@ describe('renderGradientHealthSvg', () => {
     );
   });
 
+  it('renders with the modules it is given (a bundled app), without loading any', async () => {
+    const never: ModuleLoader = () => Promise.reject(new Error('should not load'));
+    const modules = { vega: await import('vega'), vegaLite: await import('vega-lite') };
+    // vega numbers its gradient definitions per render: compare without those numbers.
+    const same = (svg: string) => svg.replace(/gradient_\d+/g, 'gradient_N');
+    const given = same(await renderSvgWith(never, 'renderGradientHealthSvg', awkward, { title: 'Given', modules }));
+    expect(given).toBe(same(await renderGradientHealthSvg(awkward, { title: 'Given' })));
+    // A CommonJS-style namespace ({ default: exports }) works too.
+    const wrapped = { vega: { default: modules.vega }, vegaLite: { default: modules.vegaLite } };
+    expect(
+      same(await renderSvgWith(never, 'renderGradientHealthSvg', awkward, { title: 'Given', modules: wrapped })),
+    ).toBe(given);
+    await expect(
+      renderSvgWith(never, 'renderGradientHealthSvg', awkward, { modules: { vega: modules.vega } as never }),
+    ).rejects.toThrow(
+      /^renderGradientHealthSvg: modules must be \{ vega, vegaLite \}: the two modules as imported, got/,
+    );
+    await expect(
+      renderSvgWith(never, 'renderGradientHealthSvg', awkward, { modules: { vega: {}, vegaLite: {} } }),
+    ).rejects.toThrow(/vega must export parse and View and vega-lite compile/);
+    // The spec builder has no use for modules, and says so.
+    expect(() => gradientHealthSpec(awkward, { modules } as never)).toThrow(/gradientHealthSpec: .*modules/);
+  });
+
   it('checks its input before loading anything', async () => {
     const never: ModuleLoader = () => Promise.reject(new Error('should not load'));
     await expect(renderSvgWith(never, 'renderGradientHealthSvg', null as never)).rejects.toThrow(
