@@ -141,7 +141,7 @@ export function outputEndSize(layerCount: number): number {
  * layer (norm 0) or an overflowed one (Infinity) there is left out rather than setting the scale; 0 when none is
  * left.
  */
-function outputEndNorm(layers: readonly { norm: number }[]): number {
+export function outputEndNorm(layers: readonly { norm: number }[]): number {
   const usable = layers
     .slice(layers.length - outputEndSize(layers.length))
     .filter((l) => Number.isFinite(l.norm) && l.norm > 0);

@@ -1,4 +1,4 @@
-import type { HealthThresholds } from './detectors.js';
+import { outputEndNorm } from './detectors.js';
 import type { MonitorEvent, MonitorEventName, StepRecord } from './types.js';
 
 /** One layer's line in a {@link HealthReport}. */
@@ -14,12 +14,10 @@ export interface LayerReport {
   /** Geometric mean of the finite, positive gradient norms (norms span decades; an arithmetic mean hides that). */
   readonly typicalNorm: number;
   /**
-   * This layer's typical norm over the last layer's: the depth profile (about 1 is healthy). The last layer alone,
-   * as a plain figure to read; the `vanishing` and `exploding` verdicts judge against the output end instead (see
-   * {@link HealthThresholds.vanishingRatio}), so an output layer with a near-0 gradient makes this column read high
-   * where the verdicts do not.
+   * This layer's typical norm over the output end's (the geometric mean of the typical norms of the last quarter of
+   * the layers, the scale the `vanishing` and `exploding` verdicts use): the depth profile, about 1 when healthy.
    */
-  readonly ratioToLast: number;
+  readonly depthRatio: number;
   /** Largest |g| seen. */
   readonly maxAbs: number;
   /** Steps in which the layer had non-finite gradient entries. */
@@ -106,7 +104,7 @@ export function buildReport(
   const column = (name: string) =>
     history.map((r) => r.layers.find((l) => l.layer === name)).filter((l) => l !== undefined);
   const typical = names.map((name) => geometricMean(column(name).map((l) => l.norm)));
-  const lastTypical = typical[typical.length - 1] ?? Number.NaN;
+  const reference = outputEndNorm(typical.map((norm) => ({ norm })));
   const layers = names.map((name, i): LayerReport => {
     const col = column(name);
     const finite = col.map((l) => l.norm).filter(Number.isFinite);
@@ -116,7 +114,7 @@ export function buildReport(
       minNorm: finite.length ? Math.min(...finite) : Number.NaN,
       maxNorm: finite.length ? Math.max(...finite) : Number.NaN,
       typicalNorm: typical[i] as number,
-      ratioToLast: (typical[i] as number) / lastTypical,
+      depthRatio: reference > 0 ? (typical[i] as number) / reference : Number.NaN,
       maxAbs: Math.max(...col.map((l) => l.maxAbs).filter(Number.isFinite), Number.NEGATIVE_INFINITY),
       nonFiniteSteps: col.filter((l) => l.nonFinite > 0).length,
       weightNorm: lastDefined(col.map((l) => l.weightNorm)),
@@ -147,7 +145,7 @@ export function formatSummary(r: HealthReport): string {
     'grad norm',
     'min',
     'max',
-    'vs last',
+    'vs output end',
     'max |g|',
     'non-finite',
     'weight norm',
@@ -158,7 +156,7 @@ export function formatSummary(r: HealthReport): string {
     num(l.lastNorm),
     num(l.minNorm),
     num(l.maxNorm),
-    num(l.ratioToLast),
+    num(l.depthRatio),
     num(l.maxAbs),
     String(l.nonFiniteSteps),
     num(l.weightNorm),

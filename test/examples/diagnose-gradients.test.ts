@@ -37,7 +37,7 @@ describe('examples/diagnose-gradients.ts: what the monitor says about four set-u
     expect(r.report.counts.vanishing).toBe(32); // on every step
     const first = r.report.layers[0];
     expect(first?.layer).toBe('h01');
-    expect(first?.ratioToLast).toBeLessThan(1e-10);
+    expect(first?.depthRatio).toBeLessThan(1e-10);
     expect(first?.updateRatio).toBeLessThan(1e-10); // SGD moves h01 by nothing
     expect(r.lossAfter).toBeGreaterThan(0.68); // ln 2 = 0.693: it learned nothing
     expect(r.probe.verdicts).toEqual([]); // not saturated: sigmoid' <= 1/4 per layer does it
@@ -48,8 +48,8 @@ describe('examples/diagnose-gradients.ts: what the monitor says about four set-u
     expect(r.events.filter((e) => e.kind !== 'spike')).toEqual([]);
     expect(r.report.counts).toMatchObject({ vanishing: 0, exploding: 0, nonFinite: 0 });
     for (const l of r.report.layers) {
-      expect(l.ratioToLast).toBeGreaterThan(0.1);
-      expect(l.ratioToLast).toBeLessThan(10);
+      expect(l.depthRatio).toBeGreaterThan(0.1);
+      expect(l.depthRatio).toBeLessThan(10);
     }
     expect(r.probe.verdicts).toEqual([]);
   });

@@ -175,7 +175,7 @@ describe('GradientHealthMonitor figures', () => {
     expect(report.steps).toBe(12);
     expect(report.layers.map((l) => l.layer)).toEqual(['a', 'b']);
     expect(report.layers[0]?.lastNorm).toBeCloseTo(12 * Math.SQRT2, 4);
-    expect(report.layers[0]?.ratioToLast).toBeCloseTo(0.5, 4);
+    expect(report.layers[0]?.depthRatio).toBeCloseTo(0.5, 4); // 2 layers: the output end is b alone
     expect(monitor.summary()).toMatch(/gradient health after 12 steps \(5 recorded\)/);
     expect(monitor.summary()).toMatch(/verdicts: none/);
     const csv = monitor.toCSV().trim().split('\n');
