@@ -22,6 +22,7 @@ import { Progress, type ProgressSink } from './demo/progress.js';
 import {
   firstToLastAtInit,
   formatNumber,
+  formatPercent,
   LEARNING_LOSS,
   stepsToLearn,
   TABLE_HEADERS,
@@ -99,8 +100,6 @@ const TEST_EXAMPLES = 512;
 const BATCH_SIZE = 64;
 const LEARNING_RATE = 0.005;
 
-const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : 'NaN');
-
 /** The sentences the demo concludes with, each from the runs' figures (and honest when a run disagrees). */
 export function findings(runs: readonly RunResult[], depth: number): string[] {
   const get = (id: string) => runs.find((r) => r.config.id === id);
@@ -120,9 +119,9 @@ export function findings(runs: readonly RunResult[], depth: number): string[] {
       `He et al. 2015, Fig. 3 at small scale (${depth} ReLU layers): with Xavier init the first hidden layer gets ` +
         `${formatNumber(firstToLastAtInit(xavier))} of the last one's gradient at init and the training loss ` +
         `${when(xavierLearns)}; held-out loss ${formatNumber(xavier.initialTestLoss)} -> ` +
-        `${formatNumber(xavier.testLoss)} (${pct(xavier.testAccuracy)}). With He init: ` +
+        `${formatNumber(xavier.testLoss)} (${formatPercent(xavier.testAccuracy)}). With He init: ` +
         `${formatNumber(firstToLastAtInit(he))}, the training loss ${when(heLearns)}, held-out loss ` +
-        `${formatNumber(he.initialTestLoss)} -> ${formatNumber(he.testLoss)} (${pct(he.testAccuracy)}). ` +
+        `${formatNumber(he.initialTestLoss)} -> ${formatNumber(he.testLoss)} (${formatPercent(he.testAccuracy)}). ` +
         (reproduced
           ? 'Reproduced: Xavier stalls, He learns.'
           : 'Not reproduced in this run (the criterion: He learns and ends below 0.2; Xavier never learns, or 3x later).'),
@@ -132,8 +131,8 @@ export function findings(runs: readonly RunResult[], depth: number): string[] {
   const bn = get('sigmoid-batchnorm');
   if (sigmoid && bn) {
     out.push(
-      `Sigmoid: with tfjs's default init ${pct(sigmoid.testAccuracy)} (first/last gradient ` +
-        `${formatNumber(firstToLastAtInit(sigmoid))}); with layers.batchNormalization() ${pct(bn.testAccuracy)}.`,
+      `Sigmoid: with tfjs's default init ${formatPercent(sigmoid.testAccuracy)} (first/last gradient ` +
+        `${formatNumber(firstToLastAtInit(sigmoid))}); with layers.batchNormalization() ${formatPercent(bn.testAccuracy)}.`,
     );
   }
   const wild = get('relu-he-high-lr');
@@ -142,7 +141,7 @@ export function findings(runs: readonly RunResult[], depth: number): string[] {
     out.push(
       `Learning rate x${wild.config.learningRateScale}: without clipping the monitor saw ${verdictText(wild)}; ` +
         `with clipByGlobalNorm(${clipped.config.clipNorm}) (${clipped.clippedSteps} of ${clipped.stepsRun} steps ` +
-        `clipped) ${pct(clipped.testAccuracy)} accuracy, test loss ${formatNumber(clipped.testLoss)}.`,
+        `clipped) ${formatPercent(clipped.testAccuracy)} accuracy, test loss ${formatNumber(clipped.testLoss)}.`,
     );
   }
   return out;
@@ -177,7 +176,7 @@ export async function runDemo(
   for (const [i, config] of configurations.entries()) {
     progress.start(`[${i + 1}/${configurations.length}] ${config.title}`, settings.steps);
     const run = await trainConfiguration(config, train, test, settings, (step, loss) => progress.step(step, loss));
-    progress.done(`test accuracy ${pct(run.testAccuracy)}; ${verdictText(run)}`);
+    progress.done(`test accuracy ${formatPercent(run.testAccuracy)}; ${verdictText(run)}`);
     runs.push(run);
     charts.push(await renderGradientHealthSvg(run.history, { title: config.title, width: 640 }));
   }

@@ -54,6 +54,11 @@ export function verdictText(run: RunResult): string {
   return parts.join('; ');
 }
 
+/** A fraction as a percentage with one decimal, NaN as NaN. */
+export function formatPercent(x: number): string {
+  return Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : 'NaN';
+}
+
 /** A number for the table: 3 significant digits, exponent form outside [1e-3, 1e4). */
 export function formatNumber(x: number): string {
   if (!Number.isFinite(x)) return String(x);
@@ -78,7 +83,7 @@ export function tableRow(run: RunResult): string[] {
   return [
     run.config.title,
     formatLoss(run.testLoss),
-    Number.isFinite(run.testAccuracy) ? `${(100 * run.testAccuracy).toFixed(1)}%` : 'NaN',
+    formatPercent(run.testAccuracy),
     formatNumber(firstToLastAtInit(run)),
     formatNumber(run.report.globalNorm.typical),
     String(stepsToLearn(run) ?? '-'),
