@@ -19,6 +19,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { layers } from '../src/index.js';
 import { type CommandLine, parseCommandLine, runWhenExecuted, startExample, wholeFlag } from './shared/cli.js';
+import { saveToMemory } from './shared/save-to-memory.js';
 
 type DenseArgs = Partial<Parameters<typeof tf.layers.dense>[0]>;
 
@@ -133,18 +134,12 @@ async function fineTune(bn: 'gradstab' | 'tfjs', o: FineTuneOptions): Promise<Fi
   pretrained.compile({ optimizer: pretrainOptimizer, loss: 'meanSquaredError' });
   await pretrained.fit(a.x, a.y, { ...fitArgs, epochs: (2 * o.steps * BATCH) / PRETRAIN_EXAMPLES });
   const pretrainLoss = await mse(pretrained, aTest.x, aTest.y);
-  let saved: tf.io.ModelArtifacts | undefined;
-  await pretrained.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      saved = artifacts;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
+  const saved = await saveToMemory(pretrained);
   pretrainOptimizer.dispose();
   pretrained.dispose();
 
   // 2. Load it (gradstab's layers are registered by importing gradstab), freeze every layer, add a new head.
-  const loaded = await tf.loadLayersModel(tf.io.fromMemory(saved as tf.io.ModelArtifacts));
+  const loaded = await tf.loadLayersModel(tf.io.fromMemory(saved));
   const loadedLoss = await mse(loaded, aTest.x, aTest.y);
   for (const layer of loaded.layers) layer.trainable = false; // batch norm too: inference mode, statistics kept
   const features = loaded.getLayer('relu2').output as tf.SymbolicTensor;

@@ -27,6 +27,7 @@ import {
   withTransforms,
 } from '../src/index.js';
 import { type CommandLine, parseCommandLine, runWhenExecuted, startExample, wholeFlag } from './shared/cli.js';
+import { saveToMemory } from './shared/save-to-memory.js';
 
 type DenseArgs = Partial<Parameters<typeof tf.layers.dense>[0]>;
 
@@ -162,15 +163,8 @@ async function saveAndLoad(
   test: { x: tf.Tensor2D; y: tf.Tensor2D },
   o: FitClippingOptions,
 ): Promise<SaveLoadCheck> {
-  let artifacts: tf.io.ModelArtifacts | undefined;
-  await model.save(
-    tf.io.withSaveHandler(async (a) => {
-      artifacts = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-    { includeOptimizer: true },
-  );
-  const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts as tf.io.ModelArtifacts));
+  const artifacts = await saveToMemory(model, { includeOptimizer: true });
+  const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
   const saved = model.optimizer as TransformedOptimizer;
   const restored = loaded.optimizer as TransformedOptimizer; // a TransformedOptimizer again, with its state
   const state = await restored.readState();
@@ -224,6 +218,8 @@ export async function fitWithClipping(options: Partial<FitClippingOptions> = {})
       optimizer: () => clipOptimizer(tf.train.adam(lr), { globalClipNorm: o.maxNorm }),
     },
   ];
+  // Every run: o.steps steps in a fixed batch order.
+  const fitArgs = { batchSize: o.batchSize, epochs: o.steps / perEpoch, shuffle: false, verbose: 0 } as const;
   try {
     for (const run of plan) {
       const model = makeModel();
@@ -231,12 +227,7 @@ export async function fitWithClipping(options: Partial<FitClippingOptions> = {})
       model.compile({ optimizer, loss: 'meanSquaredError' });
       const data = run.nanRecord ? corrupt : outliers;
       const lossBefore = await heldOutLoss(model, test.x, test.y);
-      await model.fit(data.x, data.y, {
-        batchSize: o.batchSize,
-        epochs: o.steps / perEpoch,
-        shuffle: false,
-        verbose: 0,
-      });
+      await model.fit(data.x, data.y, fitArgs);
       runs.push({
         name: run.name,
         optimizer: run.code,
@@ -259,13 +250,8 @@ export async function fitWithClipping(options: Partial<FitClippingOptions> = {})
     const optimizer = withTransforms(tf.train.adam(lr), monitor.tap, skipNonFinite(), clipByGlobalNorm(o.maxNorm));
     model.compile({ optimizer, loss: 'meanSquaredError' });
     const lossBefore = await heldOutLoss(model, test.x, test.y);
-    await model.fit(corrupt.x, corrupt.y, {
-      batchSize: o.batchSize,
-      epochs: o.steps / perEpoch,
-      shuffle: false,
-      verbose: 0,
-      callbacks: [monitor.callback()], // reads the monitor's figures at each epoch's end
-    });
+    // The callback reads the monitor's figures at each epoch's end.
+    await model.fit(corrupt.x, corrupt.y, { ...fitArgs, callbacks: [monitor.callback()] });
     await monitor.flush();
     const norms = monitor.history.map((r) => r.globalNorm);
     const finiteNorms = norms.filter(Number.isFinite);

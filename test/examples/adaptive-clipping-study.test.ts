@@ -1,7 +1,6 @@
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULTS, runStudy, type StudyRow, studyTable } from '../../examples/adaptive-clipping-study.js';
+import { spawnExampleScript } from '../helpers/run-example.js';
 import { useCpu } from '../helpers/tf.js';
 
 beforeAll(useCpu);
@@ -51,11 +50,7 @@ describe('examples/adaptive-clipping-study.ts: gradient spikes with and without 
 
 describe('examples/adaptive-clipping-study.ts from the command line', () => {
   it('prints its usage with --help and rejects bad options', () => {
-    const run = (...args: string[]) =>
-      spawnSync(process.execPath, ['--import', 'tsx', 'examples/adaptive-clipping-study.ts', ...args], {
-        cwd: fileURLToPath(new URL('../..', import.meta.url)),
-        encoding: 'utf8',
-      });
+    const run = (...args: string[]) => spawnExampleScript('adaptive-clipping-study.ts', ...args);
     expect(run('--help').stdout).toContain('usage: node --import tsx examples/adaptive-clipping-study.ts');
     const bad = run('--steps', '10');
     expect(bad.status).toBe(1);

@@ -1,7 +1,6 @@
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compareDepth, DEFAULTS, depthTable } from '../../examples/batch-norm-depth.js';
+import { spawnExampleScript } from '../helpers/run-example.js';
 import { useCpu } from '../helpers/tf.js';
 
 beforeAll(useCpu);
@@ -22,11 +21,7 @@ describe('examples/batch-norm-depth.ts: a 20-layer sigmoid MLP learns only with 
 
 describe('examples/batch-norm-depth.ts from the command line', () => {
   it('prints its usage with --help and rejects unknown flags', () => {
-    const run = (...args: string[]) =>
-      spawnSync(process.execPath, ['--import', 'tsx', 'examples/batch-norm-depth.ts', ...args], {
-        cwd: fileURLToPath(new URL('../..', import.meta.url)),
-        encoding: 'utf8',
-      });
+    const run = (...args: string[]) => spawnExampleScript('batch-norm-depth.ts', ...args);
     expect(run('--help').stdout).toContain('usage: node --import tsx examples/batch-norm-depth.ts');
     const bad = run('--depth', '0');
     expect(bad.status).toBe(1);

@@ -1,5 +1,3 @@
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -9,6 +7,7 @@ import {
   parseArgs,
   resultText,
 } from '../../examples/batch-norm-fine-tuning.js';
+import { runExampleScript } from '../helpers/run-example.js';
 import { useCpu } from '../helpers/tf.js';
 
 let runs: FineTuneRun[] = [];
@@ -72,10 +71,7 @@ describe('examples/batch-norm-fine-tuning.ts from the command line', () => {
   });
 
   it('runs as a script: --help prints the usage', () => {
-    const out = execFileSync(process.execPath, ['--import', 'tsx', 'examples/batch-norm-fine-tuning.ts', '--help'], {
-      cwd: fileURLToPath(new URL('../..', import.meta.url)),
-      encoding: 'utf8',
-    });
+    const out = runExampleScript('batch-norm-fine-tuning.ts', '--help');
     expect(out).toContain(
       'usage: node --import tsx examples/batch-norm-fine-tuning.ts [--backend wasm|cpu] [--steps N]',
     );

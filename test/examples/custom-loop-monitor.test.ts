@@ -1,5 +1,3 @@
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -9,6 +7,7 @@ import {
   type LoopResult,
   parseArgs,
 } from '../../examples/custom-loop-monitor.js';
+import { runExampleScript } from '../helpers/run-example.js';
 import { useCpu } from '../helpers/tf.js';
 
 // 64 steps: labels x1000 at step 32 (after the monitor's 25-step warm-up), a NaN input at step 48.
@@ -86,10 +85,7 @@ describe('examples/custom-loop-monitor.ts from the command line', () => {
   });
 
   it('runs as a script: --help prints the usage', () => {
-    const out = execFileSync(process.execPath, ['--import', 'tsx', 'examples/custom-loop-monitor.ts', '--help'], {
-      cwd: fileURLToPath(new URL('../..', import.meta.url)),
-      encoding: 'utf8',
-    });
+    const out = runExampleScript('custom-loop-monitor.ts', '--help');
     expect(out).toContain('usage: node --import tsx examples/custom-loop-monitor.ts [--backend wasm|cpu] [--steps N]');
   }, 30_000);
 });

@@ -1,8 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { htmlReport, lossCurveSvg } from '../../examples/demo/html-report.js';
 import { Progress } from '../../examples/demo/progress.js';
@@ -10,9 +8,9 @@ import { firstToLastAtInit } from '../../examples/demo/results.js';
 import { formatTable } from '../../examples/demo/table.js';
 import type { RunResult } from '../../examples/demo/train.js';
 import { type DemoResult, parseDemoArgs, runDemo } from '../../examples/demo.js';
+import { runExampleScript } from '../helpers/run-example.js';
 import { useCpu } from '../helpers/tf.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const outDir = mkdtempSync(join(tmpdir(), 'gradstab-demo-'));
 let result: DemoResult;
 let printed = '';
@@ -125,10 +123,7 @@ describe('npm run demo (examples/demo.ts), 30x32 MLP, 32 steps on cpu', () => {
     expect(() => parseDemoArgs(['--steps', '0'])).toThrow('demo: --steps needs a whole number >= 1, got 0');
     expect(() => parseDemoArgs(['--backend', 'gpu'])).toThrow('demo: --backend must be wasm or cpu, got gpu');
     expect(() => parseDemoArgs(['--fast'])).toThrow('demo: unknown argument --fast');
-    const help = execFileSync(process.execPath, ['--import', 'tsx', 'examples/demo.ts', '--help'], {
-      cwd: root,
-      encoding: 'utf8',
-    });
+    const help = runExampleScript('demo.ts', '--help');
     expect(help).toContain('usage: npm run demo -- [--backend wasm|cpu] [--steps N] [--output FILE]');
   });
 

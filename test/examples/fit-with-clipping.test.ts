@@ -1,5 +1,3 @@
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -9,6 +7,7 @@ import {
   parseArgs,
   resultText,
 } from '../../examples/fit-with-clipping.js';
+import { runExampleScript } from '../helpers/run-example.js';
 import { useCpu } from '../helpers/tf.js';
 
 // 256 examples in batches of 32: 8 batches per epoch, one with outliers (batch 3), one with a NaN (batch 6).
@@ -88,10 +87,7 @@ describe('examples/fit-with-clipping.ts from the command line', () => {
   });
 
   it('runs as a script: --help prints the usage', () => {
-    const out = execFileSync(process.execPath, ['--import', 'tsx', 'examples/fit-with-clipping.ts', '--help'], {
-      cwd: fileURLToPath(new URL('../..', import.meta.url)),
-      encoding: 'utf8',
-    });
+    const out = runExampleScript('fit-with-clipping.ts', '--help');
     expect(out).toContain('usage: node --import tsx examples/fit-with-clipping.ts [--backend wasm|cpu] [--steps N]');
   }, 30_000);
 });

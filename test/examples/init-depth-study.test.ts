@@ -1,27 +1,18 @@
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
+import { runExampleScript } from '../helpers/run-example.js';
 
 describe('examples/init-depth-study.ts (the table of docs/initialization-and-activations.md)', () => {
   it('runs small and shows He keeping the ReLU signal where the tfjs default shrinks it', () => {
-    const out = execFileSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'examples/init-depth-study.ts',
-        '--backend',
-        'cpu',
-        '--depth',
-        '6',
-        '--width',
-        '32',
-        '--batch',
-        '16',
-      ],
-      { cwd: root, encoding: 'utf8' },
+    const out = runExampleScript(
+      'init-depth-study.ts',
+      '--backend',
+      'cpu',
+      '--depth',
+      '6',
+      '--width',
+      '32',
+      '--batch',
+      '16',
     );
     // Column 6 is the std of the last layer's output.
     const lastStd = (initializer: string) => {

@@ -1,8 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULTS, type LsuvExampleResult, lsuvExample, parseArgs, resultText } from '../../examples/lsuv.js';
+import { runExampleScript } from '../helpers/run-example.js';
 import { useCpu } from '../helpers/tf.js';
 
 const options = { depth: 8, steps: 40 };
@@ -71,10 +70,7 @@ describe('examples/lsuv.ts from the command line', () => {
   });
 
   it('runs as a script: --help prints the usage', () => {
-    const out = execFileSync(process.execPath, ['--import', 'tsx', 'examples/lsuv.ts', '--help'], {
-      cwd: fileURLToPath(new URL('../..', import.meta.url)),
-      encoding: 'utf8',
-    });
+    const out = runExampleScript('lsuv.ts', '--help');
     expect(out).toContain('usage: node --import tsx examples/lsuv.ts [--backend wasm|cpu] [--steps N] [--depth N]');
   }, 30_000);
 });
