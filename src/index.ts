@@ -1,8 +1,23 @@
 /**
  * gradstab: gradient-stabilization primitives for TensorFlow.js.
+ *
+ * The guides are listed here with `@document` rather than typedoc's `projectDocuments`, which would put the whole
+ * API under a module called "index".
+ *
+ * @document ../docs/getting-started.md
+ * @document ../docs/clipping.md
+ * @document ../docs/adaptive-clipping.md
+ * @document ../docs/initialization-and-activations.md
+ * @document ../docs/activations.md
+ * @document ../docs/batch-normalization.md
+ * @document ../docs/diagnosing-gradients.md
+ * @document ../docs/migrating.md
+ * @document ../docs/benchmarks.md
+ * @document ../examples/README.md
+ * @document ../examples/browser/README.md
  * @packageDocumentation
  */
-export { activationIdentifiers } from './activations/identifiers.js';
+export { type ActivationIdentifier, activationIdentifiers } from './activations/identifiers.js';
 export { activations, type EluOptions, type GeluOptions, type LeakyReluOptions } from './activations/index.js';
 export {
   ELULayer,

@@ -1,11 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { ActivationIdentifier } from '@tensorflow/tfjs-layers/dist/keras_format/activation_config';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { brandClass, registerClassOnce } from '../internal/identity.js';
 import { DEFAULT_ELU_ALPHA, eluUnchecked } from './elu.js';
 import { geluUnchecked } from './gelu.js';
 import { floatTensor } from './input.js';
 import { DEFAULT_LEAKY_RELU_ALPHA } from './leaky-relu.js';
 import { seluUnchecked } from './selu.js';
 import { siluUnchecked } from './silu.js';
+
+/**
+ * tf.layers' `ActivationIdentifier`: the strings the `activation` option of `tf.layers.dense` and kin accepts. tfjs
+ * does not export the type from its index (a deep import of it does not resolve for an ES-module consumer under
+ * `moduleResolution: node16`), so it is reached through `tf.layers.dense`'s argument type.
+ */
+export type ActivationIdentifier = NonNullable<Parameters<typeof tfl.layers.dense>[0]['activation']>;
 
 /**
  * Registers an activation under `name` the way tfjs registers its own, and returns the name typed as tf.layers'
@@ -28,7 +36,8 @@ function registerActivation(name: string, activate: (x: tf.Tensor) => tf.Tensor)
       return {};
     }
   }
-  tf.serialization.registerClass(RegisteredActivation);
+  brandClass(RegisteredActivation, `activation.${name}`);
+  registerClassOnce(RegisteredActivation);
   return name as ActivationIdentifier;
 }
 

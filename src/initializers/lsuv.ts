@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { assertSingleTfjs } from '../internal/single-tfjs.js';
 import { fail } from '../internal/validate.js';
 import { type LsuvEntry, type LsuvReport, resolveSettings, runLsuv } from './lsuv-core.js';
 
@@ -223,6 +224,7 @@ export function lsuv(
 
 async function lsuvModel(model: tfl.LayersModel, batch: unknown, options: unknown): Promise<LsuvReport> {
   const fn = 'lsuv';
+  assertSingleTfjs(fn);
   const { settings, opts } = resolveSettings<LsuvOptions>(fn, options, ['measure']);
   const measureAt = opts.measure ?? 'preActivation';
   if (measureAt !== 'preActivation' && measureAt !== 'output') {

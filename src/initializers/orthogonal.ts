@@ -1,8 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Shape } from '@tensorflow/tfjs-layers';
+import { brandClass, isInstance, registerClassOnce } from '../internal/identity.js';
 import { normalSampler } from '../internal/prng.js';
+import { assertSingleTfjs } from '../internal/single-tfjs.js';
 import { fail, optionsObject, positiveFinite } from '../internal/validate.js';
-import { InitializerBase, ownConfig } from './base.js';
+import { initializerClass, ownConfig } from './base.js';
 import { orthonormalFactor } from './qr.js';
 
 /** Options of {@link orthogonal}. */
@@ -31,14 +33,22 @@ export interface OrthogonalOptions {
  * tf.matMul(w, w, true, false).print(); // [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]
  * ```
  */
-export class Orthogonal extends InitializerBase {
+export class Orthogonal extends initializerClass() {
   /** The class name under which tfjs saves and loads it. */
   static className = 'GradStabOrthogonal';
+
+  /** True for instances of this class from any copy of gradstab (its ES-module and CommonJS builds alike). */
+  static override [Symbol.hasInstance](instance: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of instanceof, a subclass too
+    return isInstance(this, instance);
+  }
+
   private readonly gain: number;
   private readonly seed: number | undefined;
 
   constructor(options: OrthogonalOptions = {}) {
     super();
+    assertSingleTfjs('orthogonal');
     const opts = optionsObject<OrthogonalOptions>('orthogonal', options, ['gain', 'seed']);
     this.gain = opts.gain === undefined ? 1 : positiveFinite('orthogonal', 'gain', opts.gain);
     if (opts.seed !== undefined && (typeof opts.seed !== 'number' || !Number.isFinite(opts.seed))) {
@@ -88,7 +98,8 @@ export class Orthogonal extends InitializerBase {
   }
 }
 
-tf.serialization.registerClass(Orthogonal);
+brandClass(Orthogonal, 'Orthogonal');
+registerClassOnce(Orthogonal);
 
 /**
  * Builds an {@link Orthogonal} initializer.

@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Shape } from '@tensorflow/tfjs-layers';
+import { brandClass, isInstance, registerClassOnce } from '../internal/identity.js';
+import { assertSingleTfjs } from '../internal/single-tfjs.js';
 import { fail, optionsObject, positiveFinite } from '../internal/validate.js';
-import { InitializerBase, ownConfig } from './base.js';
+import { initializerClass, ownConfig } from './base.js';
 import { computeFans, type KernelLayout } from './fans.js';
 import { calculateGain, type Nonlinearity, normalizeName } from './gain.js';
 
@@ -115,13 +117,21 @@ function resolve(
  * console.log(init.standardDeviation([100, 10])); // 0.2
  * ```
  */
-export class VarianceScaling extends InitializerBase {
+export class VarianceScaling extends initializerClass() {
   /** The class name under which tfjs saves and loads it. */
   static className = 'GradStabVarianceScaling';
+
+  /** True for instances of this class from any copy of gradstab (its ES-module and CommonJS builds alike). */
+  static override [Symbol.hasInstance](instance: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of instanceof, a subclass too
+    return isInstance(this, instance);
+  }
+
   private readonly settings: Settings;
 
   constructor(options: VarianceScalingOptions = {}) {
     super();
+    assertSingleTfjs('varianceScaling');
     this.settings = resolve('varianceScaling', options, { gain: 1, mode: 'fanIn', distribution: 'normal' });
   }
 
@@ -161,10 +171,14 @@ export class VarianceScaling extends InitializerBase {
   }
 }
 
-tf.serialization.registerClass(VarianceScaling);
+brandClass(VarianceScaling, 'VarianceScaling');
+registerClassOnce(VarianceScaling);
 
 function family(fn: string, defaults: { gain: number; mode: FanMode; distribution: Distribution }) {
-  return (options?: InitializerOptions): VarianceScaling => new VarianceScaling(resolve(fn, options, defaults));
+  return (options?: InitializerOptions): VarianceScaling => {
+    assertSingleTfjs(fn);
+    return new VarianceScaling(resolve(fn, options, defaults));
+  };
 }
 
 /**

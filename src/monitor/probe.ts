@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { assertSingleTfjs } from '../internal/single-tfjs.js';
 import { fail, optionsObject } from '../internal/validate.js';
 
 const FN = 'probeActivations';
@@ -507,6 +508,7 @@ export function probeActivations(
 }
 
 async function probe(model: unknown, x: unknown, options: unknown): Promise<ActivationProbe> {
+  assertSingleTfjs('probeActivations');
   const graph = checkModel(model);
   const inputs = checkInputs(x, graph.inputs);
   const settings = resolveOptions(options);

@@ -3,6 +3,8 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 // Loaded for its side effect: tfjs-layers registers its BatchNormalization, which this module extends at load time.
 import '@tensorflow/tfjs-layers';
 import { argsFromConfig, type LayerArgs, layerArgs, oneTensor } from '../activations/layers/layer-args.js';
+import type { Initializer } from '../initializers/base.js';
+import { brandClass, isInstance, registerClassOnce } from '../internal/identity.js';
 import { fail } from '../internal/validate.js';
 import { type ChannelLayout, channelLayout, normalizeBatch, normalizeWith } from './batch-norm-core.js';
 import {
@@ -14,7 +16,6 @@ import {
 } from './batch-norm-options.js';
 import { movingAverage } from './moving-average.js';
 
-type Initializer = ReturnType<typeof tfl.initializers.ones>;
 type Regularizer = ReturnType<typeof tfl.regularizers.l2>;
 type Constraint = ReturnType<typeof tfl.constraints.nonNeg>;
 
@@ -71,15 +72,15 @@ interface TfBatchNormWeights {
 /**
  * tfjs's own layer, reached through the serialization registry (it is not exported). gradstab's layer extends it
  * to inherit what tfjs does right: the Keras argument handling (initializer, regularizer and constraint
- * identifiers), the weights' names and order, and the saved config; it replaces the arithmetic.
+ * identifiers), the weights' names and order, and the saved config; it replaces the arithmetic. Typed as the
+ * public `tf.layers.Layer`, which is what the class is to a user's type checker.
  */
-const TfBatchNormalization = tf.serialization.SerializationMap.getMap().classNameMap.BatchNormalization?.[0] as
-  | (new (
-      args: object,
-    ) => tfl.layers.Layer)
-  | undefined;
-if (TfBatchNormalization === undefined) {
-  throw new Error('gradstab: @tensorflow/tfjs-layers did not register BatchNormalization; is it installed?');
+function tfBatchNormalizationClass(): typeof tfl.layers.Layer {
+  const entry = tf.serialization.SerializationMap.getMap().classNameMap.BatchNormalization;
+  if (entry === undefined) {
+    throw new Error('gradstab: @tensorflow/tfjs-layers did not register BatchNormalization; is it installed?');
+  }
+  return entry[0] as unknown as typeof tfl.layers.Layer;
 }
 
 /** How errors name a layer: the factory and the layer's name. */
@@ -88,7 +89,7 @@ function layerFn(name: unknown): string {
 }
 
 /** The arguments, checked, with gradstab's own key removed before tfjs sees them. */
-function checkedArgs(args: BatchNormalizationLayerArgs | undefined): object {
+function checkedArgs(args: BatchNormalizationLayerArgs | undefined): LayerArgs {
   const checked = layerArgs<BatchNormalizationLayerArgs>(FN, args, OWN_KEYS);
   const fn = layerFn(checked.name);
   resolveSettings(fn, checked);
@@ -118,12 +119,19 @@ function checkedArgs(args: BatchNormalizationLayerArgs | undefined): object {
  * import { BatchNormalizationLayer } from 'gradstab';
  * const bn = new BatchNormalizationLayer();
  * (bn.apply(tf.tensor2d([[1], [2], [3], [4]]), { training: true }) as tf.Tensor).print(); // [[-1.3411044], [-0.4470348], [0.4470348], [1.3411044]]
- * console.log(bn.getWeights().map((w) => w.name)); // gamma, beta, moving_mean, moving_variance (with the layer's prefix)
+ * console.log(bn.weights.map((w) => w.name)); // gamma, beta, moving_mean, moving_variance (with the layer's prefix)
  * ```
  */
-export class BatchNormalizationLayer extends TfBatchNormalization {
+export class BatchNormalizationLayer extends tfBatchNormalizationClass() {
   /** The class name under which tfjs saves and loads it. */
   static className = 'GradStabBatchNormalization';
+
+  /** True for instances of this class from any copy of gradstab (its ES-module and CommonJS builds alike). */
+  static override [Symbol.hasInstance](instance: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of instanceof, a subclass too
+    return isInstance(this, instance);
+  }
+
   /** The channel axis as given (negative counts from the end). */
   declare readonly axis: number;
   /** The moving-average momentum, Keras convention. */
@@ -240,7 +248,7 @@ export class BatchNormalizationLayer extends TfBatchNormalization {
   }
 
   /** Rebuilds it from a saved config (tfjs hands over extra keys of its own). */
-  static fromConfig<T extends tf.serialization.Serializable>(
+  static override fromConfig<T extends tf.serialization.Serializable>(
     cls: tf.serialization.SerializableConstructor<T>,
     config: tf.serialization.ConfigDict,
   ): T {
@@ -248,7 +256,8 @@ export class BatchNormalizationLayer extends TfBatchNormalization {
   }
 }
 
-tf.serialization.registerClass(BatchNormalizationLayer);
+brandClass(BatchNormalizationLayer, 'BatchNormalizationLayer');
+registerClassOnce(BatchNormalizationLayer);
 
 /**
  * A {@link BatchNormalizationLayer}: batch normalization that is correct on every axis and rank, with `scale` or

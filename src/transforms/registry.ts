@@ -1,15 +1,21 @@
 import { decodeConfig, encodeConfig } from '../internal/config-codec.js';
+import { shared } from '../internal/identity.js';
 import { fail } from '../internal/validate.js';
 import type { GradientTransform, TransformConfig } from './types.js';
 
 /** Rebuilds a transform from the `config` it reported. */
 export type TransformFactory = (config: Readonly<Record<string, unknown>>) => GradientTransform;
 
-const factories = new Map<string, TransformFactory>();
-const builtInKinds = new Set<string>();
+// Shared by the ES-module and CommonJS builds of gradstab in one process: a transform registered through either
+// loads through both (tfjs keeps whichever build's TransformedOptimizer registered first).
+const { factories, builtInKinds } = shared('transformRegistry', () => ({
+  factories: new Map<string, TransformFactory>(),
+  builtInKinds: new Set<string>(),
+}));
 
-/** Registers a kind that ships with gradstab (internal: a second load of the package may register it again). */
+/** Registers a kind that ships with gradstab; a second build of the package keeps the first one's factory. */
 export function registerBuiltInTransform(kind: string, factory: TransformFactory): void {
+  if (builtInKinds.has(kind)) return;
   builtInKinds.add(kind);
   factories.set(kind, factory);
 }

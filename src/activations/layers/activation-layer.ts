@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { isInstance } from '../../internal/identity.js';
 import { argsFromConfig, type LayerArgs, layerArgs, oneTensor } from './layer-args.js';
 
 /**
@@ -8,6 +9,12 @@ import { argsFromConfig, type LayerArgs, layerArgs, oneTensor } from './layer-ar
  * options in `static ownKeys`, saves them in `getConfig`, and says how to `activate`.
  */
 export abstract class ActivationLayer extends tfl.layers.Layer {
+  /** True for instances of this class from any copy of gradstab (its ES-module and CommonJS builds alike). */
+  static override [Symbol.hasInstance](instance: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of instanceof, a subclass too
+    return isInstance(this, instance);
+  }
+
   /** The layer's own constructor options, saved in its config (e.g. `['alpha']`). */
   static ownKeys: readonly string[] = [];
 

@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
+import { brandClass, registerClassOnce } from '../../internal/identity.js';
 import { eluAlpha, elu as eluFn } from '../elu.js';
 import { ActivationLayer } from './activation-layer.js';
 import type { LayerArgs } from './layer-args.js';
@@ -49,7 +50,8 @@ export class ELULayer extends ActivationLayer {
   }
 }
 
-tf.serialization.registerClass(ELULayer);
+brandClass(ELULayer, 'ELULayer');
+registerClassOnce(ELULayer);
 
 /**
  * An {@link ELULayer}: ELU as a tf.layers layer, with any alpha > 0 (default 1), saved and loaded with the model.

@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
+import { brandClass, registerClassOnce } from '../../internal/identity.js';
 import { geluApproximate, gelu as geluFn } from '../gelu.js';
 import { ActivationLayer } from './activation-layer.js';
 import type { LayerArgs } from './layer-args.js';
@@ -48,7 +49,8 @@ export class GELULayer extends ActivationLayer {
   }
 }
 
-tf.serialization.registerClass(GELULayer);
+brandClass(GELULayer, 'GELULayer');
+registerClassOnce(GELULayer);
 
 /**
  * A {@link GELULayer}: GELU as a tf.layers layer, exact by default or `{approximate: true}` for the tanh form,

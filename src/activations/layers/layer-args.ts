@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { Shape } from '@tensorflow/tfjs-layers';
+import { assertSingleTfjs } from '../../internal/single-tfjs.js';
 import { fail, optionsObject } from '../../internal/validate.js';
 
 /** The arguments every gradstab layer takes, as every tf.layers layer does. */
@@ -32,6 +33,7 @@ const LAYER_ARG_KEYS = [
 
 /** A layer's arguments, checked to be an object (or undefined) whose keys are tf.layers' or the layer's own. */
 export function layerArgs<T extends LayerArgs>(fn: string, args: unknown, ownKeys: readonly string[]): Partial<T> {
+  assertSingleTfjs(fn);
   return optionsObject<T>(fn, args, [...ownKeys, ...LAYER_ARG_KEYS]);
 }
 

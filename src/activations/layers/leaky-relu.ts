@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
+import { brandClass, registerClassOnce } from '../../internal/identity.js';
 import { leakyRelu, leakyReluAlpha } from '../leaky-relu.js';
 import { ActivationLayer } from './activation-layer.js';
 import type { LayerArgs } from './layer-args.js';
@@ -52,7 +53,8 @@ export class LeakyReLULayer extends ActivationLayer {
   }
 }
 
-tf.serialization.registerClass(LeakyReLULayer);
+brandClass(LeakyReLULayer, 'LeakyReLULayer');
+registerClassOnce(LeakyReLULayer);
 
 /**
  * A {@link LeakyReLULayer}: leaky ReLU as a tf.layers layer, with any slope (default 0.01, as PyTorch), saved and

@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
+import { brandClass, registerClassOnce } from '../../internal/identity.js';
 import { relu as activate } from '../relu.js';
 import { ActivationLayer } from './activation-layer.js';
 import type { LayerArgs } from './layer-args.js';
@@ -32,7 +33,8 @@ export class ReLULayer extends ActivationLayer {
   }
 }
 
-tf.serialization.registerClass(ReLULayer);
+brandClass(ReLULayer, 'ReLULayer');
+registerClassOnce(ReLULayer);
 
 /**
  * A {@link ReLULayer}: ReLU as a tf.layers layer. Put it after a layer that has no activation of its own.

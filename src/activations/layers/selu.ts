@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
+import { brandClass, registerClassOnce } from '../../internal/identity.js';
 import { selu as activate } from '../selu.js';
 import { ActivationLayer } from './activation-layer.js';
 import type { LayerArgs } from './layer-args.js';
@@ -32,7 +33,8 @@ export class SELULayer extends ActivationLayer {
   }
 }
 
-tf.serialization.registerClass(SELULayer);
+brandClass(SELULayer, 'SELULayer');
+registerClassOnce(SELULayer);
 
 /**
  * A {@link SELULayer}: SELU as a tf.layers layer. Pair it with `lecunNormal()` kernels and no batch normalization.

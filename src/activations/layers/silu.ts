@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
+import { brandClass, registerClassOnce } from '../../internal/identity.js';
 import { silu as activate } from '../silu.js';
 import { ActivationLayer } from './activation-layer.js';
 import type { LayerArgs } from './layer-args.js';
@@ -31,7 +32,8 @@ export class SiLULayer extends ActivationLayer {
   }
 }
 
-tf.serialization.registerClass(SiLULayer);
+brandClass(SiLULayer, 'SiLULayer');
+registerClassOnce(SiLULayer);
 
 /**
  * A {@link SiLULayer}: SiLU (swish) as a tf.layers layer.
