@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Callback, type Logs } from '@tensorflow/tfjs-layers';
+import type { Callback } from '@tensorflow/tfjs-layers';
 import { viewGradients } from '../internal/grads.js';
+import { brandClass, isInstance } from '../internal/identity.js';
+import { assertSingleTfjs } from '../internal/single-tfjs.js';
 import { fail, optionsObject, wholeNumber } from '../internal/validate.js';
 import { registerBuiltInTransform } from '../transforms/registry.js';
 import type { GradientTransform } from '../transforms/types.js';
@@ -12,6 +14,7 @@ import {
   INITIAL_DETECTOR_STATE,
 } from './detectors.js';
 import { packedIndex, packStepStats } from './device-stats.js';
+import { monitorCallback } from './fit-callback.js';
 import { defaultLayerOf, groupByLayer, type LayerGroups } from './layer-groups.js';
 import { addVerdict, buildReport, formatSummary, type HealthReport, historyToCsv, type Verdict } from './report.js';
 import type { LayerStepStats, MonitorEvent, MonitorEventName, StepRecord } from './types.js';
@@ -84,6 +87,12 @@ interface Pending {
  * ```
  */
 export class GradientHealthMonitor {
+  /** True for monitors from any copy of gradstab (its ES-module and CommonJS builds alike). */
+  static [Symbol.hasInstance](instance: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of instanceof, a subclass too
+    return isInstance(this, instance);
+  }
+
   /** The gradient transform that feeds the monitor; it passes the gradients through unchanged. */
   readonly tap: GradientTransform;
   private readonly every: number;
@@ -105,6 +114,7 @@ export class GradientHealthMonitor {
   private observed = 0;
 
   constructor(options?: GradientHealthMonitorOptions) {
+    assertSingleTfjs(FN);
     const o = optionsObject<GradientHealthMonitorOptions>(FN, options, [
       'every',
       'historySize',
@@ -315,11 +325,37 @@ export class GradientHealthMonitor {
   /**
    * A callback for `fit` / `fitDataset`: flushes the reads at each epoch's end, adds `gradNorm` (last global
    * norm), `gradNormMax` (largest in the epoch) and `nonFiniteSteps` (in the epoch) to the epoch logs, and with
-   * `stopOnNonFinite` stops training when non-finite gradients are reported.
+   * `stopOnNonFinite` stops that training run when non-finite gradients are reported.
+   *
+   * It is a tfjs callback object, like `tf.callbacks.earlyStopping()`. tfjs reads a `callbacks` array by its first
+   * item: if that is a callback object, all must be (wrap plain `{ onEpochEnd }` objects in `new tf.CustomCallback`);
+   * if it is a plain object, tfjs wraps every item, and this one still works then, except that `stopOnNonFinite`
+   * needs the model, which tfjs gives only to callback objects (it says so when `fit` starts).
+   *
+   * @example
+   * ```ts
+   * import * as tf from '@tensorflow/tfjs';
+   * import { GradientHealthMonitor, withTransforms } from 'gradstab';
+   * const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [2] })] });
+   * const monitor = new GradientHealthMonitor();
+   * model.compile({ optimizer: withTransforms(tf.train.sgd(0.1), monitor.tap), loss: 'meanSquaredError' });
+   * const history = await model.fit(tf.ones([8, 2]), tf.ones([8, 1]), {
+   *   epochs: 2,
+   *   verbose: 0,
+   *   callbacks: [
+   *     monitor.callback({ stopOnNonFinite: true }),
+   *     new tf.CustomCallback({ onEpochEnd: async (epoch, logs) => console.log(epoch, logs?.gradNorm) }),
+   *   ],
+   * });
+   * console.log(history.history.nonFiniteSteps); // [0, 0]
+   * ```
    */
   callback(options?: MonitorCallbackOptions): Callback {
     const o = optionsObject<MonitorCallbackOptions>(`${FN}.callback`, options, ['stopOnNonFinite']);
-    return new MonitorCallback(this, o.stopOnNonFinite === true);
+    if (o.stopOnNonFinite !== undefined && typeof o.stopOnNonFinite !== 'boolean') {
+      fail(`${FN}.callback`, 'stopOnNonFinite must be a boolean', o.stopOnNonFinite);
+    }
+    return monitorCallback(this, o.stopOnNonFinite === true);
   }
 
   /** Frees the tensors still pending and the weight snapshot. The monitor keeps its history. */
@@ -339,39 +375,7 @@ export interface MonitorJSON {
   readonly history: readonly StepRecord[];
 }
 
-/** What GradientHealthMonitor.callback returns. */
-class MonitorCallback extends Callback {
-  private epochStart = 0;
-
-  constructor(
-    private readonly monitor: GradientHealthMonitor,
-    private readonly stopOnNonFinite: boolean,
-  ) {
-    super();
-    monitor.on('nonFinite', () => {
-      if (this.stopOnNonFinite && this.model) this.model.stopTraining = true;
-    });
-  }
-
-  override async onEpochBegin(): Promise<void> {
-    this.epochStart = this.monitor.steps;
-  }
-
-  override async onEpochEnd(_epoch: number, logs?: Logs): Promise<void> {
-    await this.monitor.flush();
-    const epoch = this.monitor.history.filter((r) => r.step > this.epochStart);
-    if (logs && epoch.length > 0) {
-      const norms = epoch.map((r) => r.globalNorm);
-      logs.gradNorm = norms[norms.length - 1] as number;
-      logs.gradNormMax = Math.max(...norms);
-      logs.nonFiniteSteps = epoch.filter((r) => r.layers.some((l) => l.nonFinite > 0)).length;
-    }
-  }
-
-  override async onTrainEnd(): Promise<void> {
-    await this.monitor.flush();
-  }
-}
+brandClass(GradientHealthMonitor, 'GradientHealthMonitor');
 
 const TAP_KIND = 'gradientHealthTap';
 

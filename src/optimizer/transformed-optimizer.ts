@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type GradientContainer, type NamedTensor, viewGradients } from '../internal/grads.js';
 import { remember } from '../internal/host-mirror.js';
+import { brandClass, isInstance, registerClassOnce } from '../internal/identity.js';
+import { assertSingleTfjs } from '../internal/single-tfjs.js';
 import { fail } from '../internal/validate.js';
 import { type GradientPipeline, gradientPipeline, runTransforms } from '../transforms/pipeline.js';
 import { checkTransforms, transformFromConfig, transformToConfig } from '../transforms/registry.js';
@@ -11,6 +13,17 @@ import type { GradientTransform } from '../transforms/types.js';
  * reads the first weight as `iterations`); ours follow under this prefix, which no tfjs variable name produces.
  */
 const STATE_PREFIX = '__gradstab__/';
+
+/** The key of the method through which a wrapper hands its inner optimizer and state to a new wrapper around it. */
+const RELEASE = Symbol.for('gradstab.TransformedOptimizer.release');
+
+/** What a wrapper hands over when it is wrapped again. */
+interface Released {
+  readonly optimizer: tf.Optimizer;
+  readonly transforms: readonly GradientTransform[];
+  readonly state: Readonly<Record<string, tf.Variable>>;
+  readonly skippedSteps: number;
+}
 
 /**
  * A real `tf.Optimizer` that runs gradient transforms (clipping, skipping, monitoring) before handing the
@@ -24,6 +37,9 @@ const STATE_PREFIX = '__gradstab__/';
  * - `iterations` is the inner optimizer's.
  * - Saved with `model.save(handler, {includeOptimizer: true})` and restored by `tf.loadLayersModel`, with the
  *   inner optimizer, every transform's config and state, and `iterations`.
+ * - Wrapping one again (`withTransforms(wrapper, monitor.tap)`, or `clipOptimizer(wrapper, ...)`) gives one flat
+ *   wrapper: the new transforms run first, then the old ones, with their state kept; it is saved and loaded as
+ *   one. The old wrapper hands over its inner optimizer and state and must not be used after.
  * - Disposing it disposes the inner optimizer and the transform state.
  *
  * @example
@@ -44,15 +60,13 @@ export class TransformedOptimizer extends tf.Optimizer {
   }
 
   /**
-   * A real prototype check: `tf.Optimizer`'s own `instanceof` is duck-typed (any object with `minimize`,
-   * `computeGradients` and `applyGradients` passes), which would make every optimizer look like a wrapper.
+   * A real class check, which also holds across gradstab's ES-module and CommonJS builds: `tf.Optimizer`'s own
+   * `instanceof` is duck-typed (any object with `minimize`, `computeGradients` and `applyGradients` passes), which
+   * would make every optimizer look like a wrapper.
    */
   static override [Symbol.hasInstance](instance: unknown): boolean {
-    return (
-      typeof instance === 'object' &&
-      instance !== null &&
-      Object.prototype.isPrototypeOf.call(TransformedOptimizer.prototype, instance)
-    );
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of instanceof, a subclass too
+    return isInstance(this, instance);
   }
 
   /** The optimizer that applies the transformed gradients. */
@@ -63,24 +77,59 @@ export class TransformedOptimizer extends tf.Optimizer {
   skippedSteps = 0;
 
   private readonly pipeline: GradientPipeline;
+  /** Set when a new wrapper took over this one's inner optimizer and state. */
+  private released = false;
 
-  constructor(optimizer: tf.Optimizer, transforms: readonly GradientTransform[]) {
+  /**
+   * @param optimizer Any `tf.Optimizer`; a {@link TransformedOptimizer} is taken apart (see the class notes).
+   * @param transforms The transforms to run before the optimizer's own (or before the wrapped wrapper's).
+   */
+  constructor(optimizer: tf.Optimizer, transforms: readonly GradientTransform[] = []) {
     super();
+    const fn = 'withTransforms';
+    assertSingleTfjs(fn);
     if (!(optimizer instanceof tf.Optimizer)) {
-      fail('withTransforms', 'optimizer must be a tf.Optimizer, such as tf.train.adam()', optimizer);
+      fail(fn, 'optimizer must be a tf.Optimizer, such as tf.train.adam()', optimizer);
     }
-    if (optimizer instanceof TransformedOptimizer) {
-      // Two wrappers would save their state under the same weight names; one chain says the same thing.
+    if (!Array.isArray(transforms)) fail(fn, 'transforms must be an array of gradient transforms', transforms);
+    const outer = checkTransforms(fn, transforms);
+    const taken = optimizer instanceof TransformedOptimizer ? releaseOf(fn, optimizer) : undefined;
+    this.optimizer = taken ? taken.optimizer : optimizer;
+    this.transforms = taken ? [...outer, ...taken.transforms] : outer;
+    this.pipeline = gradientPipeline(...this.transforms);
+    if (taken) {
+      // The wrapped wrapper's state, under its transforms' new positions in the one chain.
+      const shifted: Record<string, tf.Tensor> = {};
+      for (const [key, value] of Object.entries(taken.state)) shifted[shiftKey(key, outer.length)] = value;
+      this.pipeline.setState(shifted);
+      tf.dispose(Object.values(taken.state));
+      this.skippedSteps = taken.skippedSteps;
+    }
+  }
+
+  /** @internal Hands the inner optimizer and the state to a new wrapper; this one is spent afterwards. */
+  [RELEASE](): Released {
+    this.usable('withTransforms');
+    this.released = true;
+    return {
+      optimizer: this.optimizer,
+      transforms: this.transforms,
+      state: this.pipeline.state,
+      skippedSteps: this.skippedSteps,
+    };
+  }
+
+  /** Throws when a new wrapper took over this one. */
+  private usable(fn: string): void {
+    if (this.released) {
       fail(
-        'withTransforms',
-        'optimizer must not already be a TransformedOptimizer (pass all transforms to one withTransforms call)',
-        optimizer,
-        `a TransformedOptimizer with transforms [${optimizer.transforms.map((t) => t.kind).join(', ')}]`,
+        fn,
+        'this TransformedOptimizer was wrapped again by withTransforms, which took over its inner optimizer and ' +
+          'state: use the optimizer that withTransforms returned',
+        this,
+        `a spent TransformedOptimizer with transforms [${this.transforms.map((t) => t.kind).join(', ')}]`,
       );
     }
-    this.optimizer = optimizer;
-    this.transforms = checkTransforms('withTransforms', transforms);
-    this.pipeline = gradientPipeline(...this.transforms);
   }
 
   override get iterations(): number {
@@ -89,6 +138,7 @@ export class TransformedOptimizer extends tf.Optimizer {
 
   /** Transforms the gradients, then applies them with the inner optimizer unless a transform skips the step. */
   applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
+    this.usable('TransformedOptimizer.applyGradients');
     const view = viewGradients('TransformedOptimizer.applyGradients', variableGradients as GradientContainer);
     // The container was checked just above: run the transforms without checking it again.
     const params = registeredValues(Object.keys(view.grads));
@@ -125,6 +175,7 @@ export class TransformedOptimizer extends tf.Optimizer {
    * state variables, valid while training goes on.
    */
   override async getWeights(): Promise<NamedTensor[]> {
+    this.usable('TransformedOptimizer.getWeights');
     const inner = await this.optimizer.getWeights();
     const own = Object.entries(this.pipeline.state).map(([key, tensor]) => ({ name: STATE_PREFIX + key, tensor }));
     return [...inner, ...own];
@@ -132,6 +183,7 @@ export class TransformedOptimizer extends tf.Optimizer {
 
   /** Restores weights from {@link TransformedOptimizer.getWeights}: the inner optimizer's, then the transform state. */
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
+    this.usable('TransformedOptimizer.setWeights');
     const own = weightValues.filter((w) => w.name.startsWith(STATE_PREFIX));
     await this.optimizer.setWeights(weightValues.filter((w) => !w.name.startsWith(STATE_PREFIX)));
     this.pipeline.setState(Object.fromEntries(own.map((w) => [w.name.slice(STATE_PREFIX.length), w.tensor])));
@@ -141,7 +193,9 @@ export class TransformedOptimizer extends tf.Optimizer {
     await Promise.all(counters.map(async (t) => remember(t, (await t.data())[0] as number)));
   }
 
+  /** Disposes the inner optimizer and the transform state (nothing, once a new wrapper took them over). */
   override dispose(): void {
+    if (this.released) return;
     this.optimizer.dispose();
     this.pipeline.dispose();
   }
@@ -178,6 +232,21 @@ export class TransformedOptimizer extends tf.Optimizer {
   }
 }
 
+/** The wrapped wrapper's inner optimizer and state, from whichever build of gradstab made it. */
+function releaseOf(fn: string, wrapper: TransformedOptimizer): Released {
+  const release = (wrapper as unknown as Record<symbol, (() => Released) | undefined>)[RELEASE];
+  if (typeof release !== 'function') {
+    fail(fn, 'optimizer must be a TransformedOptimizer of this version of gradstab', wrapper);
+  }
+  return release.call(wrapper);
+}
+
+/** A chain's state key (`<position>/<rest>`) with the position moved by `by`. */
+function shiftKey(key: string, by: number): string {
+  const slash = key.indexOf('/');
+  return `${Number(key.slice(0, slash)) + by}${key.slice(slash)}`;
+}
+
 function registeredValues(names: readonly string[]): tf.NamedTensorMap {
   const registry = tf.engine().registeredVariables;
   const params: tf.NamedTensorMap = {};
@@ -188,12 +257,19 @@ function registeredValues(names: readonly string[]): tf.NamedTensorMap {
   return params;
 }
 
-tf.serialization.registerClass(TransformedOptimizer);
+brandClass(TransformedOptimizer, 'TransformedOptimizer');
+registerClassOnce(TransformedOptimizer);
 
 /**
  * Wraps any tfjs optimizer so that the given transforms run on every step's gradients before it applies them.
  *
- * @param optimizer Any `tf.Optimizer` (built-in or custom). The wrapper owns it from now on.
+ * Given a {@link TransformedOptimizer} (from `clipOptimizer`, or loaded with a model), it returns one flat wrapper
+ * whose transforms are the new ones followed by the old ones, with the old ones' state: the way to add a monitor to
+ * an optimizer that already clips, or to a loaded model's optimizer, in one line:
+ * `model.optimizer = withTransforms(model.optimizer, monitor.tap)`. The old wrapper must not be used afterwards.
+ *
+ * @param optimizer Any `tf.Optimizer` (built-in or custom), or a {@link TransformedOptimizer}. The wrapper owns it
+ *   from now on.
  * @param transforms Gradient transforms, applied in order.
  * @returns A {@link TransformedOptimizer}, usable in `model.compile`, `minimize` and `applyGradients`.
  * @example

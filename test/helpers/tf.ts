@@ -40,6 +40,23 @@ export async function countBlockingReads(fn: () => unknown | Promise<unknown>): 
   return count;
 }
 
+/** Counts asynchronous reads (`read` on the active backend: `data()`, `array()`) while `fn` runs. */
+export async function countAsyncReads(fn: () => unknown | Promise<unknown>): Promise<number> {
+  const backend = tf.backend() as unknown as Backend;
+  const read = backend.read;
+  let count = 0;
+  backend.read = function (this: Backend, id: object) {
+    count++;
+    return read.call(this, id);
+  };
+  try {
+    await fn();
+  } finally {
+    backend.read = read;
+  }
+  return count;
+}
+
 /** Tensors left behind by `fn` (run it once before to warm up lazily created state). */
 export async function tensorsLeftBy(fn: () => unknown | Promise<unknown>): Promise<number> {
   const before = tf.memory().numTensors;

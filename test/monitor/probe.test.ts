@@ -9,7 +9,7 @@ import {
   type ProbeOptions,
   probeActivations,
 } from '../../src/monitor/probe.js';
-import { countBlockingReads, tensorsLeftBy, useCpu, values } from '../helpers/tf.js';
+import { countAsyncReads, countBlockingReads, tensorsLeftBy, useCpu, values } from '../helpers/tf.js';
 
 beforeAll(useCpu);
 afterEach(() => tf.disposeVariables());
@@ -555,18 +555,11 @@ describe('probeActivations: side effects', () => {
     const model = mlp(-10);
     const x = batch();
     await probeActivations(model, x);
-    const backend = tf.backend() as unknown as { read: (id: object) => Promise<unknown> };
-    const read = backend.read;
-    let reads = 0;
-    backend.read = function (this: unknown, id: object) {
-      reads++;
-      return read.call(this, id);
-    };
-    try {
-      expect(await countBlockingReads(() => probeActivations(model, x))).toBe(0);
-    } finally {
-      backend.read = read;
-    }
+    let blocking = -1;
+    const reads = await countAsyncReads(async () => {
+      blocking = await countBlockingReads(() => probeActivations(model, x));
+    });
+    expect(blocking).toBe(0);
     expect(reads).toBe(1);
   });
 });
