@@ -1,4 +1,5 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -6,10 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as gradstab from '../src/index.js';
 import { docExamples, withPrintChecks } from './helpers/examples.js';
 import { useCpu } from './helpers/tf.js';
+import { markdownSnippets } from './package/snippets.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const workDir = join(root, 'test', '.examples');
 const examples = docExamples(root);
+/** The ```ts programs of README.md, docs/*.md and the examples' READMEs: those the package test type-checks. */
+const programs = markdownSnippets(root);
+/** How the programs import gradstab: from src, through a path relative to the files written in `workDir`. */
+const srcIndex = relative(workDir, join(root, 'src', 'index.js')).replace(/\\/g, '/');
 
 beforeAll(async () => {
   await useCpu();
@@ -44,7 +50,6 @@ describe('every documented example runs and prints what its comments say', () =>
   it('found the examples', () => expect(examples.length).toBeGreaterThan(10));
 
   it.each(examples.map((e, i) => [e.source, e, i] as const))('%s', async (_, example, i) => {
-    const srcIndex = relative(workDir, join(root, 'src', 'index.js')).replace(/\\/g, '/');
     const code = withPrintChecks(example.code).replace(/from 'gradstab'/g, `from '${srcIndex}'`);
     const file = join(workDir, `example-${i}.ts`);
     writeFileSync(file, `${code}\nexport {};\n`);
@@ -64,4 +69,47 @@ describe('every documented example runs and prints what its comments say', () =>
     const missing = Object.keys(gradstab).filter((name) => !documented.has(name));
     expect(missing).toEqual([]);
   });
+});
+
+/**
+ * A program meant only for the browser (the webgl backend, the DOM) starts with this line. The package test still
+ * type-checks it (with lib DOM); here, on Node and the cpu backend, it could only fail, so it is skipped.
+ */
+const BROWSER_ONLY = '// browser only';
+
+describe('every program of the guides runs', () => {
+  it('found the programs', () => expect(programs.length).toBeGreaterThan(30));
+
+  for (const [i, program] of programs.entries()) {
+    const browserOnly = program.code.split('\n', 1)[0]?.trim() === BROWSER_ONLY;
+    // Named by file and line (`docs/clipping.md:28`, the line of the opening fence), so a failure says which block.
+    it.skipIf(browserOnly)(
+      program.source,
+      async () => {
+        const file = join(workDir, `guide-${i}.ts`);
+        writeFileSync(file, `${program.code.replace(/from 'gradstab'/g, `from '${srcIndex}'`)}\nexport {};\n`);
+        // Programs write files where they run (`writeGradientHealthSvg(history, 'gradients.svg')`): not here.
+        const cwd = process.cwd();
+        const dir = mkdtempSync(join(tmpdir(), 'gradstab-guide-'));
+        const original = { log: console.log, info: console.info, warn: console.warn };
+        console.log = console.info = console.warn = () => {}; // what they print is not checked here
+        // As users run them: IS_TEST (set by useCpu) adds a per-kernel leak check that misfires on tfjs's own
+        // softmaxCrossEntropy under a gradient tape (a step leaves no tensor); PROD keeps tfjs's notes quiet instead.
+        const flags = { IS_TEST: tf.env().getBool('IS_TEST'), PROD: tf.env().getBool('PROD') };
+        tf.env().set('IS_TEST', false);
+        tf.env().set('PROD', true);
+        process.chdir(dir);
+        try {
+          await import(/* @vite-ignore */ file);
+        } finally {
+          process.chdir(cwd);
+          for (const [flag, value] of Object.entries(flags)) tf.env().set(flag, value);
+          Object.assign(console, original);
+          rmSync(dir, { recursive: true, force: true });
+          tf.disposeVariables();
+        }
+      },
+      10_000, // tiny data on purpose: each takes well under a second on cpu; this only catches a runaway
+    );
+  }
 });
