@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as gradstab from '../src/index.js';
 import { docExamples, withPrintChecks } from './helpers/examples.js';
+import { expectLogs, matchesOutput, withOutputChecks } from './helpers/output-checks.js';
 import { useCpu } from './helpers/tf.js';
 import { markdownSnippets } from './package/snippets.js';
 
@@ -46,14 +47,41 @@ function expectPrinted(t: tf.Tensor, comment: string): void {
   });
 }
 
+describe('the output checker', () => {
+  it('matches printed text against comments: numbers within 1e-4, quotes and spaces free, remarks after : or (', () => {
+    expect(matchesOutput('0.20000000298023224', '0.2')).toBe(true);
+    expect(matchesOutput('0.21', '0.2')).toBe(false);
+    expect(matchesOutput("[ 'a', 'b' ]", '["a", "b"]')).toBe(true);
+    expect(matchesOutput("[ 'a', 'b' ]", "['a', 'c']")).toBe(false);
+    expect(matchesOutput('true', 'true: the first of two')).toBe(true);
+    expect(matchesOutput('2', '2 (two epochs)')).toBe(true);
+    expect(matchesOutput('2', '2 epochs')).toBe(false);
+    expect(matchesOutput('1 0', '1 0')).toBe(true);
+    expect(matchesOutput('1', '1 0')).toBe(false);
+    expect(matchesOutput('dense_Dense12 scaled', 'dense_Dense1 scaled')).toBe(false);
+    expect(matchesOutput('NaN Infinity', 'NaN Infinity')).toBe(true);
+  });
+
+  it('wraps printing statements and their comments, and refuses a comment it cannot check', async () => {
+    const code = withOutputChecks('console.log(1 + 1); // 2\nfor (const x of [1, 2]) console.log(x);\n// 1\n// 2', 't');
+    expect(code.match(/__expectLogs/g)).toHaveLength(2);
+    await expect(expectLogs(async () => console.log(3), ['2'], 'where')).rejects.toThrow(
+      'where: printed "3", the comment says "2"',
+    );
+    expect(() => withOutputChecks('const y = 1; console.log(y); // 1', 't')).toThrow('an output comment must follow');
+  });
+});
+
 describe('every documented example runs and prints what its comments say', () => {
   it('found the examples', () => expect(examples.length).toBeGreaterThan(10));
 
   it.each(examples.map((e, i) => [e.source, e, i] as const))('%s', async (_, example, i) => {
-    const code = withPrintChecks(example.code).replace(/from 'gradstab'/g, `from '${srcIndex}'`);
+    const checked = withOutputChecks(withPrintChecks(example.code), example.source);
+    const code = checked.replace(/from 'gradstab'/g, `from '${srcIndex}'`);
     const file = join(workDir, `example-${i}.ts`);
     writeFileSync(file, `${code}\nexport {};\n`);
     (globalThis as Record<string, unknown>).__expectPrinted = expectPrinted;
+    (globalThis as Record<string, unknown>).__expectLogs = expectLogs;
     const log = console.log;
     console.log = () => {};
     try {
@@ -87,7 +115,10 @@ describe('every program of the guides runs', () => {
       program.source,
       async () => {
         const file = join(workDir, `guide-${i}.ts`);
-        writeFileSync(file, `${program.code.replace(/from 'gradstab'/g, `from '${srcIndex}'`)}\nexport {};\n`);
+        const checked = withOutputChecks(withPrintChecks(program.code), program.source);
+        writeFileSync(file, `${checked.replace(/from 'gradstab'/g, `from '${srcIndex}'`)}\nexport {};\n`);
+        (globalThis as Record<string, unknown>).__expectPrinted = expectPrinted;
+        (globalThis as Record<string, unknown>).__expectLogs = expectLogs;
         // Programs write files where they run (`writeGradientHealthSvg(history, 'gradients.svg')`): not here.
         const cwd = process.cwd();
         const dir = mkdtempSync(join(tmpdir(), 'gradstab-guide-'));

@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { optionsObject, positiveFinite } from '../internal/validate.js';
+import { optionsObject, positiveFloat32 } from '../internal/validate.js';
 import { floatTensor } from './input.js';
 
 /** Options of {@link activations.elu}. */
 export interface EluOptions {
   /**
-   * The value ELU saturates to for x -> -Infinity is `-alpha`: a finite number > 0. Defaults to 1, as in PyTorch,
-   * Keras and tfjs (whose op has no alpha, and whose layer refuses any other).
+   * The value ELU saturates to for x -> -Infinity is `-alpha`: a number > 0 that stays > 0 and finite in float32.
+   * Defaults to 1, as in PyTorch, Keras and tfjs (whose op has no alpha, and whose layer refuses any other).
    */
   readonly alpha?: number;
 }
@@ -21,7 +21,7 @@ export const DEFAULT_ELU_ALPHA = 1;
  */
 export function eluAlpha(fn: string, options: unknown): number {
   const { alpha } = optionsObject<EluOptions>(fn, options, ['alpha']);
-  return alpha === undefined ? DEFAULT_ELU_ALPHA : positiveFinite(fn, 'alpha', alpha);
+  return alpha === undefined ? DEFAULT_ELU_ALPHA : positiveFloat32(fn, 'alpha', alpha);
 }
 
 /**

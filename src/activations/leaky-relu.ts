@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { finiteNumber, optionsObject } from '../internal/validate.js';
+import { finiteFloat32, optionsObject } from '../internal/validate.js';
 import { floatTensor } from './input.js';
 
 /** Options of {@link activations.leakyRelu}. */
 export interface LeakyReluOptions {
   /**
-   * The slope for x < 0 (PyTorch's `negative_slope`): any finite number, as in PyTorch. Defaults to 0.01, PyTorch's
-   * default; Keras's `LeakyReLU` layer defaults to 0.3, Keras's `leaky_relu` op and tfjs's `tf.leakyRelu` to 0.2
-   * (pass `{alpha: 0.3}` or `{alpha: 0.2}` to match them).
+   * The slope for x < 0 (PyTorch's `negative_slope`): any number finite in float32 (|alpha| <= 3.4e38), as in
+   * PyTorch. Defaults to 0.01, PyTorch's default; Keras's `LeakyReLU` layer defaults to 0.3, Keras's `leaky_relu` op
+   * and tfjs's `tf.leakyRelu` to 0.2 (pass `{alpha: 0.3}` or `{alpha: 0.2}` to match them).
    */
   readonly alpha?: number;
 }
@@ -18,7 +18,7 @@ export const DEFAULT_LEAKY_RELU_ALPHA = 0.01;
 /** The slope {@link activations.leakyRelu} uses for these options: validated, or the default. */
 export function leakyReluAlpha(fn: string, options: unknown): number {
   const { alpha } = optionsObject<LeakyReluOptions>(fn, options, ['alpha']);
-  return alpha === undefined ? DEFAULT_LEAKY_RELU_ALPHA : finiteNumber(fn, 'alpha', alpha);
+  return alpha === undefined ? DEFAULT_LEAKY_RELU_ALPHA : finiteFloat32(fn, 'alpha', alpha);
 }
 
 /**
@@ -30,7 +30,7 @@ export function leakyReluAlpha(fn: string, options: unknown): number {
  * `{alpha: 0.3}` or `{alpha: 0.2}` to match those.
  *
  * @param x A float32 tensor of any shape.
- * @param options `alpha`, the negative slope (any finite number; defaults to 0.01).
+ * @param options `alpha`, the negative slope (any number finite in float32; defaults to 0.01).
  * @returns A new tensor of the same shape.
  * @example
  * ```ts

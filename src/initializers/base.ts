@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { isPlainObject } from '../internal/validate.js';
 
 /**
  * tfjs-layers' `Initializer`, the type `kernelInitializer` and kin accept. The package's index does not export the
@@ -20,7 +21,11 @@ export function initializerClass(): (abstract new () => Initializer) &
   return Object.getPrototypeOf(tfl.initializers.zeros().constructor);
 }
 
-/** The keys of a saved config that are ours: tfjs adds `customObjects`, and a missing value comes back as null. */
+/**
+ * The keys of a saved config that are ours: tfjs adds `customObjects`, and a missing value comes back as null.
+ * Anything but a plain object is handed on as it is, for the constructor to refuse.
+ */
 export function ownConfig(config: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  if (!isPlainObject(config)) return config;
   return Object.fromEntries(Object.entries(config).filter(([k, v]) => v !== null && keys.includes(k)));
 }

@@ -1,3 +1,4 @@
+import { describeShape } from '../internal/describe.js';
 import { fail } from '../internal/validate.js';
 
 /**
@@ -22,7 +23,7 @@ export interface Fans {
  * Fan-in and fan-out of a kernel shape, as Keras 3 and PyTorch compute them: rank 0 gives (1, 1), rank 1 gives
  * (n, n) (tfjs 4 gives sqrt(n) there), rank 2 and more multiply the receptive field into both.
  *
- * @param shape The kernel's shape.
+ * @param shape The kernel's shape: whole numbers > 0, at most 2^53 - 1 values in all.
  * @param layout The layout of the shape (see {@link KernelLayout}). Defaults to `'tfjs'`.
  * @example
  * ```ts
@@ -32,27 +33,64 @@ export interface Fans {
  * ```
  */
 export function computeFans(shape: readonly number[], layout: KernelLayout = 'tfjs'): Fans {
-  const fn = 'computeFans';
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d > 0)) {
-    fail(fn, 'shape must be an array of whole numbers > 0', shape, JSON.stringify(shape));
+  return fansOf('computeFans', shape, layout);
+}
+
+/** How an error shows a shape: `[3,0]`, `[2.5,NaN]`, `[<empty>,<empty>]` for `new Array(2)`. */
+export const showShape = describeShape;
+
+/**
+ * A kernel shape: an array of whole numbers > 0 (every entry: a hole in the array is not one) with at most
+ * `maxSize` values in all. `fn` names the function the user called.
+ */
+export function checkShape(fn: string, shape: unknown, maxSize = Number.MAX_SAFE_INTEGER): number[] {
+  const rule = 'shape must be an array of whole numbers > 0';
+  if (!Array.isArray(shape)) fail(fn, rule, shape, showShape(shape));
+  let size = 1;
+  for (let i = 0; i < shape.length; i++) {
+    const d: unknown = shape[i];
+    if (typeof d !== 'number' || !Number.isInteger(d) || d <= 0) fail(fn, rule, shape, showShape(shape));
+    size *= d;
   }
+  if (!(size <= maxSize)) fail(fn, `shape must describe at most ${maxSize} values`, shape, showShape(shape));
+  return shape as number[];
+}
+
+/** {@link computeFans} for a caller named `fn` (an initializer's `apply`). */
+export function fansOf(fn: string, shape: unknown, layout: unknown = 'tfjs'): Fans {
+  checkShape(fn, shape);
+  const dims = shape as readonly number[];
   if (layout !== 'tfjs' && layout !== 'pytorch' && layout !== 'depthwise') {
     fail(fn, "layout must be 'tfjs', 'pytorch' or 'depthwise'", layout);
   }
-  if (shape.length === 0) return { fanIn: 1, fanOut: 1 };
-  if (shape.length === 1) return { fanIn: shape[0] as number, fanOut: shape[0] as number };
-  const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
+  if (dims.length === 0) return { fanIn: 1, fanOut: 1 };
+  if (dims.length === 1) return { fanIn: dims[0] as number, fanOut: dims[0] as number };
+  const product = (d: readonly number[]) => d.reduce((a, b) => a * b, 1);
   if (layout === 'pytorch') {
-    const receptive = product(shape.slice(2));
-    return { fanIn: (shape[1] as number) * receptive, fanOut: (shape[0] as number) * receptive };
+    const receptive = product(dims.slice(2));
+    return { fanIn: (dims[1] as number) * receptive, fanOut: (dims[0] as number) * receptive };
   }
-  const receptive = product(shape.slice(0, -2));
-  const inDim = shape[shape.length - 2] as number;
-  const outDim = shape[shape.length - 1] as number;
+  const receptive = product(dims.slice(0, -2));
+  const inDim = dims[dims.length - 2] as number;
+  const outDim = dims[dims.length - 1] as number;
   if (layout === 'depthwise') {
-    if (shape.length < 3)
-      fail(fn, 'a depthwise kernel has rank >= 3 ([...kernel, inChannels, multiplier])', shape, JSON.stringify(shape));
+    if (dims.length < 3) {
+      fail(fn, 'a depthwise kernel has rank >= 3 ([...kernel, inChannels, multiplier])', dims, showShape(dims));
+    }
     return { fanIn: receptive, fanOut: receptive * outDim };
   }
   return { fanIn: inDim * receptive, fanOut: outDim * receptive };
+}
+
+/**
+ * Runs `make`, which allocates a tensor of this shape: a RangeError of the allocation (a shape too large for memory)
+ * becomes a GradStabError naming `fn`.
+ */
+export function allocating<T>(fn: string, shape: readonly number[], make: () => T): T {
+  try {
+    return make();
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    return fail(fn, `shape must describe a tensor that fits in memory (${e.message})`, shape, showShape(shape));
+  }
 }

@@ -56,7 +56,8 @@ export function normalizeName(name: string): string {
  * `'linear'`); {@link initializerFor} returns that.
  *
  * @param nonlinearity One of the names above (PyTorch's snake_case spellings work too).
- * @param param The negative slope, for `leakyRelu` only.
+ * @param param The negative slope, for `leakyRelu` only: a finite number of magnitude at most 1e154 (its square must
+ *   be finite, so that the gain is finite and > 0).
  * @example
  * ```ts
  * import { calculateGain } from 'gradstab';
@@ -65,11 +66,21 @@ export function normalizeName(name: string): string {
  * ```
  */
 export function calculateGain(nonlinearity: Nonlinearity | string, param?: number): number {
-  const fn = 'calculateGain';
+  return gainOf('calculateGain', nonlinearity, param, 'param');
+}
+
+/** The largest negative slope: its square must be finite, so that the gain is finite and > 0. */
+const MAX_SLOPE = 1e154;
+
+/**
+ * {@link calculateGain} for a caller named `fn`, whose slope option is called `paramName` (an initializer's
+ * `negativeSlope`; calculateGain's `param`, described as the negative slope).
+ */
+export function gainOf(fn: string, nonlinearity: unknown, param: unknown, paramName: string): number {
   if (typeof nonlinearity !== 'string') fail(fn, 'nonlinearity must be a string', nonlinearity);
   const name = normalizeName(nonlinearity);
   if (name !== 'leakyrelu' && param !== undefined) {
-    fail(fn, `param is only for leakyRelu (its negative slope), not ${JSON.stringify(nonlinearity)}`, param);
+    fail(fn, `${paramName} is only for leakyRelu (its negative slope), not ${JSON.stringify(nonlinearity)}`, param);
   }
   if (UNIT_GAIN.has(name)) return 1;
   switch (name) {
@@ -78,7 +89,11 @@ export function calculateGain(nonlinearity: Nonlinearity | string, param?: numbe
     case 'relu':
       return Math.SQRT2;
     case 'leakyrelu': {
-      const slope = param === undefined ? DEFAULT_LEAKY_RELU_SLOPE : finiteNumber(fn, 'param (negative slope)', param);
+      const name = paramName === 'param' ? 'param (negative slope)' : paramName;
+      const slope = param === undefined ? DEFAULT_LEAKY_RELU_SLOPE : finiteNumber(fn, name, param);
+      if (Math.abs(slope) > MAX_SLOPE) {
+        fail(fn, `${name} must be at most 1e154 in magnitude (so that the gain is finite and > 0)`, slope);
+      }
       return Math.sqrt(2 / (1 + slope * slope));
     }
     case 'selu':

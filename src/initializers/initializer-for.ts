@@ -1,6 +1,6 @@
 import { fail, optionsObject } from '../internal/validate.js';
 import { calculateGain, normalizeName } from './gain.js';
-import { heNormal, lecunNormal, type VarianceScaling, xavierUniform } from './variance-scaling.js';
+import { HE_NORMAL, initializerAs, LECUN_NORMAL, type VarianceScaling, XAVIER_UNIFORM } from './variance-scaling.js';
 
 /** Options of {@link initializerFor}. */
 export interface InitializerForOptions {
@@ -46,17 +46,14 @@ export function initializerFor(activation: string, options?: InitializerForOptio
   if (opts.negativeSlope !== undefined && name !== 'leakyrelu') {
     fail(fn, 'negativeSlope is only for leakyRelu', activation);
   }
-  if (RELU_FAMILY.has(name)) return heNormal(seed);
+  if (RELU_FAMILY.has(name)) return initializerAs(fn, seed, HE_NORMAL);
   if (name === 'leakyrelu') {
-    return heNormal({
-      nonlinearity: 'leakyRelu',
-      ...(opts.negativeSlope === undefined ? {} : { negativeSlope: opts.negativeSlope }),
-      ...seed,
-    });
+    const slope = opts.negativeSlope === undefined ? {} : { negativeSlope: opts.negativeSlope };
+    return initializerAs(fn, { nonlinearity: 'leakyRelu', ...slope, ...seed }, HE_NORMAL);
   }
-  if (name === 'tanh') return xavierUniform({ gain: calculateGain('tanh'), ...seed });
-  if (name === 'sigmoid') return xavierUniform(seed);
-  if (name === 'selu' || LINEAR.has(name)) return lecunNormal(seed);
+  if (name === 'tanh') return initializerAs(fn, { gain: calculateGain('tanh'), ...seed }, XAVIER_UNIFORM);
+  if (name === 'sigmoid') return initializerAs(fn, seed, XAVIER_UNIFORM);
+  if (name === 'selu' || LINEAR.has(name)) return initializerAs(fn, seed, LECUN_NORMAL);
   return fail(
     fn,
     'activation must be one of relu, relu6, elu, gelu, silu, swish, mish, leakyRelu, tanh, sigmoid, selu, linear, softmax, softplus, softsign',

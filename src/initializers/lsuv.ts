@@ -162,6 +162,8 @@ function checkBatch(fn: string, batch: unknown, inputs?: readonly tfl.SymbolicTe
   list.forEach((t: tf.Tensor, i) => {
     const where = Array.isArray(batch) ? `batch[${i}]` : 'batch';
     if (t.isDisposed) fail(fn, `${where} must not be disposed`, t, 'a disposed tensor');
+    // An empty batch has no variance: every layer would come out 'dead' and be left as it is.
+    if (t.size === 0) fail(fn, `${where} must hold at least one value (one example)`, t);
     const want = inputs?.[i]?.shape;
     const fits = !want || (t.rank === want.length && want.every((d, j) => d === null || d === t.shape[j]));
     if (!fits) fail(fn, `${where} must have the model input's shape [${want.map(String)}]`, t);
@@ -191,7 +193,7 @@ function checkBatch(fn: string, batch: unknown, inputs?: readonly tfl.SymbolicTe
  * `dataSync`): that is its purpose, at init time, not in a training step. It leaves no tensor behind.
  *
  * @param model A built `tf.LayersModel` (its first layer has an `inputShape`).
- * @param batch The input batch: a tensor, or one per model input.
+ * @param batch The input batch: a tensor, or one per model input, with at least one example.
  * @returns What it did to each layer of `model.layers`.
  *
  * @example
@@ -200,17 +202,18 @@ function checkBatch(fn: string, batch: unknown, inputs?: readonly tfl.SymbolicTe
  * import { lsuv } from 'gradstab';
  * const model = tf.sequential({
  *   layers: [
- *     tf.layers.dense({ units: 64, inputShape: [32], activation: 'relu' }),
- *     tf.layers.dense({ units: 64, activation: 'relu' }),
- *     tf.layers.dense({ units: 10, activation: 'softmax' }),
+ *     tf.layers.dense({ units: 64, inputShape: [32], activation: 'relu', name: 'hidden1' }),
+ *     tf.layers.dense({ units: 64, activation: 'relu', name: 'hidden2' }),
+ *     tf.layers.dense({ units: 10, activation: 'softmax', name: 'out' }),
  *   ],
  * });
- * const batch = tf.randomNormal([64, 32]);
+ * const batch = tf.randomNormal([64, 32], 0, 1, 'float32', 7);
  * const report = await lsuv(model, batch, { seed: 1 });
- * for (const l of report.layers) console.log(l.name, l.status, l.varianceBefore, '->', l.varianceAfter, l.reason ?? '');
- * // dense_Dense1 scaled 0.51 -> 1
- * // dense_Dense2 scaled 0.49 -> 1
- * // dense_Dense3 skipped null -> null has 10 output units per example, fewer than minUnits (32)
+ * const fixed = (v: number | null) => (v === null ? null : v.toFixed(2));
+ * for (const l of report.layers) console.log(l.name, l.status, fixed(l.varianceBefore), '->', fixed(l.varianceAfter), l.reason ?? '');
+ * // hidden1 scaled 0.51 -> 1.00
+ * // hidden2 scaled 0.51 -> 1.00
+ * // out skipped null -> null has 10 output units per example, fewer than minUnits (32)
  * console.log(report.converged); // true
  * ```
  */
@@ -251,7 +254,8 @@ async function lsuvModel(model: tfl.LayersModel, batch: unknown, options: unknow
  * with an async `data()`, at init time.
  *
  * @param steps The layers, in forward order. Each kernel appears once.
- * @param batch The input batch (a tensor or an array of tensors), handed as it is to every `output` function.
+ * @param batch The input batch (a tensor or an array of tensors, none empty), handed as it is to every `output`
+ *   function.
  * @returns What it did to each step.
  *
  * @example
@@ -286,7 +290,8 @@ async function lsuvSteps(steps: unknown, batch: unknown, options: unknown): Prom
   if (!Array.isArray(steps)) fail(fn, 'steps must be an array of {name, kernel, output}', steps);
   const input = checkBatch(fn, batch);
   const seen = new Map<tf.Variable, number>();
-  const entries = steps.map((step: unknown, i): LsuvEntry => {
+  // Array.from, not map: a hole is a bad step too.
+  const entries = Array.from(steps, (step: unknown, i): LsuvEntry => {
     const at = `steps[${i}]`;
     if (step === null || typeof step !== 'object' || Array.isArray(step)) {
       fail(fn, `${at} must be an object {name, kernel, output}`, step);

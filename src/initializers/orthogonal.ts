@@ -3,13 +3,14 @@ import type { Shape } from '@tensorflow/tfjs-layers';
 import { brandClass, isInstance, registerClassOnce } from '../internal/identity.js';
 import { normalSampler } from '../internal/prng.js';
 import { assertSingleTfjs } from '../internal/single-tfjs.js';
-import { fail, optionsObject, positiveFinite } from '../internal/validate.js';
+import { fail, optionsObject, positiveFloat32 } from '../internal/validate.js';
 import { initializerClass, ownConfig } from './base.js';
+import { allocating, checkShape, showShape } from './fans.js';
 import { orthonormalFactor } from './qr.js';
 
 /** Options of {@link orthogonal}. */
 export interface OrthogonalOptions {
-  /** The factor on the orthogonal matrix (e.g. `calculateGain('relu')`). Defaults to 1. */
+  /** The factor on the orthogonal matrix (e.g. `calculateGain('relu')`), > 0 and finite in float32. Defaults to 1. */
   readonly gain?: number;
   /** A seed: the same seed gives the same matrix on every call. Defaults to none: a new matrix every call. */
   readonly seed?: number;
@@ -50,38 +51,38 @@ export class Orthogonal extends initializerClass() {
     super();
     assertSingleTfjs('orthogonal');
     const opts = optionsObject<OrthogonalOptions>('orthogonal', options, ['gain', 'seed']);
-    this.gain = opts.gain === undefined ? 1 : positiveFinite('orthogonal', 'gain', opts.gain);
+    this.gain = opts.gain === undefined ? 1 : positiveFloat32('orthogonal', 'gain', opts.gain);
     if (opts.seed !== undefined && (typeof opts.seed !== 'number' || !Number.isFinite(opts.seed))) {
       fail('orthogonal', 'seed must be a finite number', opts.seed);
     }
     this.seed = opts.seed;
   }
 
-  /** A new (semi-)orthogonal tensor of this shape (rank >= 2). */
+  /** A new (semi-)orthogonal tensor of this shape (rank >= 2, whole numbers > 0, at most 2^31 - 1 values). */
   apply(shape: Shape, dtype: tf.DataType = 'float32'): tf.Tensor {
     const fn = 'Orthogonal.apply';
-    const dims = shape as number[];
     if (dtype !== 'float32') fail(fn, "dtype must be 'float32'", dtype);
-    if (dims.length < 2) fail(fn, 'shape must have rank >= 2 (a kernel)', dims, JSON.stringify(dims));
-    if (!dims.every((d) => Number.isInteger(d) && d > 0))
-      fail(fn, 'shape must hold whole numbers > 0', dims, JSON.stringify(dims));
+    const dims = checkShape(fn, shape, 2 ** 31 - 1);
+    if (dims.length < 2) fail(fn, 'shape must have rank >= 2 (a kernel)', dims, showShape(dims));
     const cols = dims[dims.length - 1] as number;
     const rows = dims.slice(0, -1).reduce((a, b) => a * b, 1);
     const m = Math.max(rows, cols);
     const n = Math.min(rows, cols);
     const sample = normalSampler(this.seed ?? Math.floor(Math.random() * 2 ** 32));
-    const gaussian = new Float64Array(m * n);
-    for (let i = 0; i < gaussian.length; i++) gaussian[i] = sample();
-    const q = orthonormalFactor(gaussian, m, n); // m x n, column-major
-    const out = new Float32Array(rows * cols);
-    for (let i = 0; i < rows; i++) {
-      for (let j = 0; j < cols; j++) {
-        // Without transposition W = Q (rows >= cols); with it, W = Q^T.
-        const value = rows >= cols ? q[i + j * m] : q[j + i * m];
-        out[i * cols + j] = this.gain * (value as number);
+    return allocating(fn, dims, () => {
+      const gaussian = new Float64Array(m * n);
+      for (let i = 0; i < gaussian.length; i++) gaussian[i] = sample();
+      const q = orthonormalFactor(gaussian, m, n); // m x n, column-major
+      const out = new Float32Array(rows * cols);
+      for (let i = 0; i < rows; i++) {
+        for (let j = 0; j < cols; j++) {
+          // Without transposition W = Q (rows >= cols); with it, W = Q^T.
+          const value = rows >= cols ? q[i + j * m] : q[j + i * m];
+          out[i * cols + j] = this.gain * (value as number);
+        }
       }
-    }
-    return tf.tensor(out, dims, 'float32');
+      return tf.tensor(out, dims, 'float32');
+    });
   }
 
   /** The options that rebuild this initializer (what tfjs saves with the model). */

@@ -4,8 +4,8 @@ import { brandClass, isInstance, registerClassOnce } from '../internal/identity.
 import { assertSingleTfjs } from '../internal/single-tfjs.js';
 import { fail, optionsObject, positiveFinite } from '../internal/validate.js';
 import { initializerClass, ownConfig } from './base.js';
-import { computeFans, type KernelLayout } from './fans.js';
-import { calculateGain, type Nonlinearity, normalizeName } from './gain.js';
+import { allocating, checkShape, fansOf, type KernelLayout } from './fans.js';
+import { gainOf, type Nonlinearity, normalizeName } from './gain.js';
 
 /** Which fan the variance is divided by: forward signal (`fanIn`), backward gradient (`fanOut`), or their mean. */
 export type FanMode = 'fanIn' | 'fanOut' | 'fanAvg';
@@ -22,13 +22,17 @@ export type Distribution = 'normal' | 'truncatedNormal' | 'uniform';
 /** Options shared by the variance-scaling initializers. Each field says its default. */
 export interface InitializerOptions {
   /**
-   * The factor on the standard deviation. Defaults to `calculateGain(nonlinearity, negativeSlope)` where a
-   * nonlinearity is given, else to each initializer's own default (1, or sqrt(2) for He).
+   * The factor on the standard deviation: a finite number > 0 that stays > 0 and finite in float32. Defaults to
+   * `calculateGain(nonlinearity, negativeSlope)` where a nonlinearity is given, else to each initializer's own default
+   * (1, or sqrt(2) for He).
    */
   readonly gain?: number;
   /** A nonlinearity whose gain to use (see {@link calculateGain}); give either this or `gain`. */
   readonly nonlinearity?: Nonlinearity;
-  /** The negative slope for `nonlinearity: 'leakyRelu'`. Defaults to 0.01 (PyTorch). */
+  /**
+   * The negative slope for `nonlinearity: 'leakyRelu'`: a finite number whose gain `sqrt(2 / (1 + slope^2))` is > 0
+   * in float32 (|slope| below about 1e45). Defaults to 0.01 (PyTorch).
+   */
   readonly negativeSlope?: number;
   /** Which fan: `'fanIn'`, `'fanOut'` or `'fanAvg'`. Defaults to each initializer's own. */
   readonly mode?: FanMode;
@@ -42,7 +46,10 @@ export interface InitializerOptions {
 
 /** Options of {@link varianceScaling}: those of every initializer, plus Keras's `scale` (the variance factor). */
 export interface VarianceScalingOptions extends InitializerOptions {
-  /** Keras's `scale`: the variance factor, i.e. `gain^2`. Give at most one of `scale`, `gain`, `nonlinearity`. */
+  /**
+   * Keras's `scale`: the variance factor, i.e. `gain^2`, a finite number > 0 whose square root is > 0 and finite in
+   * float32. Give at most one of `scale`, `gain`, `nonlinearity`.
+   */
   readonly scale?: number;
 }
 
@@ -51,6 +58,8 @@ const TRUNCATED_STD = 0.87962566103423978;
 const MODES: readonly FanMode[] = ['fanIn', 'fanOut', 'fanAvg'];
 const DISTRIBUTIONS: readonly Distribution[] = ['normal', 'truncatedNormal', 'uniform'];
 const KNOWN = ['gain', 'nonlinearity', 'negativeSlope', 'mode', 'distribution', 'layout', 'seed'] as const;
+/** The most values `apply` makes: tfjs's tensors are indexed with int32. */
+export const MAX_TENSOR_SIZE = 2 ** 31 - 1;
 
 /** Resolved settings of a {@link VarianceScaling} initializer (its saved config). */
 interface Settings {
@@ -78,13 +87,23 @@ function resolve(
   );
   const givenGain = [opts.gain, opts.nonlinearity, opts.scale].filter((v) => v !== undefined).length;
   if (givenGain > 1) fail(fn, 'give at most one of gain, nonlinearity and scale', options);
-  if (opts.negativeSlope !== undefined && normalizeName(String(opts.nonlinearity)) !== 'leakyrelu') {
+  const nonlinearity = typeof opts.nonlinearity === 'string' ? normalizeName(opts.nonlinearity) : undefined;
+  if (opts.negativeSlope !== undefined && nonlinearity !== 'leakyrelu') {
     fail(fn, "negativeSlope goes with nonlinearity: 'leakyRelu'", options);
   }
   let gain = defaults.gain;
   if (opts.gain !== undefined) gain = positiveFinite(fn, 'gain', opts.gain);
   if (opts.scale !== undefined) gain = Math.sqrt(positiveFinite(fn, 'scale', opts.scale));
-  if (opts.nonlinearity !== undefined) gain = calculateGain(opts.nonlinearity, opts.negativeSlope);
+  if (opts.nonlinearity !== undefined) gain = gainOf(fn, opts.nonlinearity, opts.negativeSlope, 'negativeSlope');
+  if (!(Math.fround(gain) > 0 && Number.isFinite(Math.fround(gain)))) {
+    // The values are float32: a gain that is 0 or Infinity there gives a kernel of zeros or infinities.
+    const source = opts.gain !== undefined ? 'gain' : opts.scale !== undefined ? 'scale' : 'negativeSlope';
+    const rule =
+      source === 'gain'
+        ? 'gain must be > 0 and finite in float32'
+        : `${source} must give a gain that is > 0 and finite in float32`;
+    fail(fn, rule, opts[source]);
+  }
   const mode = (camel(opts.mode) ?? defaults.mode) as FanMode;
   if (!MODES.includes(mode)) fail(fn, "mode must be 'fanIn', 'fanOut' or 'fanAvg'", opts.mode);
   let distribution = (camel(opts.distribution) ?? defaults.distribution) as Distribution | 'untruncatedNormal';
@@ -137,24 +156,31 @@ export class VarianceScaling extends initializerClass() {
 
   /** The standard deviation the values of a kernel of this shape are drawn with. */
   standardDeviation(shape: readonly number[]): number {
-    const { fanIn, fanOut } = computeFans(shape, this.settings.layout);
+    return this.stdOf('VarianceScaling.standardDeviation', shape);
+  }
+
+  private stdOf(fn: string, shape: unknown): number {
+    const { fanIn, fanOut } = fansOf(fn, shape, this.settings.layout);
     const fan =
       this.settings.mode === 'fanIn' ? fanIn : this.settings.mode === 'fanOut' ? fanOut : (fanIn + fanOut) / 2;
     return this.settings.gain / Math.sqrt(fan);
   }
 
-  /** A new tensor of this shape, drawn as configured. */
+  /** A new tensor of this shape (whole numbers > 0, at most 2^31 - 1 values in all), drawn as configured. */
   apply(shape: Shape, dtype: tf.DataType = 'float32'): tf.Tensor {
-    if (dtype !== 'float32') fail('VarianceScaling.apply', "dtype must be 'float32'", dtype);
-    const dims = shape as number[];
-    const std = this.standardDeviation(dims);
+    const fn = 'VarianceScaling.apply';
+    if (dtype !== 'float32') fail(fn, "dtype must be 'float32'", dtype);
+    const dims = checkShape(fn, shape, MAX_TENSOR_SIZE);
+    const std = this.stdOf(fn, dims);
     const { distribution, seed } = this.settings;
-    if (distribution === 'uniform') {
-      const limit = Math.sqrt(3) * std;
-      return tf.randomUniform(dims, -limit, limit, 'float32', seed);
-    }
-    if (distribution === 'truncatedNormal') return tf.truncatedNormal(dims, 0, std / TRUNCATED_STD, 'float32', seed);
-    return tf.randomNormal(dims, 0, std, 'float32', seed);
+    return allocating(fn, dims, () => {
+      if (distribution === 'uniform') {
+        const limit = Math.sqrt(3) * std;
+        return tf.randomUniform(dims, -limit, limit, 'float32', seed);
+      }
+      if (distribution === 'truncatedNormal') return tf.truncatedNormal(dims, 0, std / TRUNCATED_STD, 'float32', seed);
+      return tf.randomNormal(dims, 0, std, 'float32', seed);
+    });
   }
 
   /** The options that rebuild this initializer (what tfjs saves with the model). */
@@ -174,11 +200,23 @@ export class VarianceScaling extends initializerClass() {
 brandClass(VarianceScaling, 'VarianceScaling');
 registerClassOnce(VarianceScaling);
 
-function family(fn: string, defaults: { gain: number; mode: FanMode; distribution: Distribution }) {
-  return (options?: InitializerOptions): VarianceScaling => {
-    assertSingleTfjs(fn);
-    return new VarianceScaling(resolve(fn, options, defaults));
-  };
+/** Each initializer's defaults. */
+type Defaults = { readonly gain: number; readonly mode: FanMode; readonly distribution: Distribution };
+export const XAVIER_UNIFORM: Defaults = { gain: 1, mode: 'fanAvg', distribution: 'uniform' };
+const XAVIER_NORMAL: Defaults = { gain: 1, mode: 'fanAvg', distribution: 'normal' };
+const HE_UNIFORM: Defaults = { gain: Math.SQRT2, mode: 'fanIn', distribution: 'uniform' };
+export const HE_NORMAL: Defaults = { gain: Math.SQRT2, mode: 'fanIn', distribution: 'normal' };
+const LECUN_UNIFORM: Defaults = { gain: 1, mode: 'fanIn', distribution: 'uniform' };
+export const LECUN_NORMAL: Defaults = { gain: 1, mode: 'fanIn', distribution: 'normal' };
+
+/** An initializer with these defaults and options, whose errors name `fn` (the function the user called). */
+export function initializerAs(fn: string, options: unknown, defaults: Defaults): VarianceScaling {
+  assertSingleTfjs(fn);
+  return new VarianceScaling(resolve(fn, options, defaults));
+}
+
+function family(fn: string, defaults: Defaults) {
+  return (options?: InitializerOptions): VarianceScaling => initializerAs(fn, options, defaults);
 }
 
 /**
@@ -209,7 +247,7 @@ export function varianceScaling(options?: VarianceScalingOptions): VarianceScali
  * const layer = tf.layers.dense({ units: 128, inputShape: [64], activation: 'tanh', kernelInitializer: xavierUniform({ nonlinearity: 'tanh' }) });
  * ```
  */
-export const xavierUniform = family('xavierUniform', { gain: 1, mode: 'fanAvg', distribution: 'uniform' });
+export const xavierUniform = family('xavierUniform', XAVIER_UNIFORM);
 
 /**
  * Xavier/Glorot normal: std `gain * sqrt(2 / (fanIn + fanOut))`, untruncated (PyTorch `xavier_normal_`; Keras's
@@ -221,7 +259,7 @@ export const xavierUniform = family('xavierUniform', { gain: 1, mode: 'fanAvg', 
  * console.log(xavierNormal().standardDeviation([3, 3, 64, 128])); // 0.034020690871988585
  * ```
  */
-export const xavierNormal = family('xavierNormal', { gain: 1, mode: 'fanAvg', distribution: 'normal' });
+export const xavierNormal = family('xavierNormal', XAVIER_NORMAL);
 
 /**
  * He/Kaiming uniform: uniform in `+-sqrt(3) * gain / sqrt(fan)`, gain sqrt(2) for ReLU. He et al. (2015),
@@ -234,7 +272,7 @@ export const xavierNormal = family('xavierNormal', { gain: 1, mode: 'fanAvg', di
  * console.log(heUniform().standardDeviation([3, 3, 64, 128]) * Math.sqrt(3)); // 0.10206207261596575
  * ```
  */
-export const heUniform = family('heUniform', { gain: Math.SQRT2, mode: 'fanIn', distribution: 'uniform' });
+export const heUniform = family('heUniform', HE_UNIFORM);
 
 /**
  * He/Kaiming normal: std `gain / sqrt(fan)`, untruncated (PyTorch `kaiming_normal_`; Keras's `he_normal` is
@@ -247,7 +285,7 @@ export const heUniform = family('heUniform', { gain: Math.SQRT2, mode: 'fanIn', 
  * console.log(heNormal().standardDeviation([784, 256])); // 0.050507627227610534
  * ```
  */
-export const heNormal = family('heNormal', { gain: Math.SQRT2, mode: 'fanIn', distribution: 'normal' });
+export const heNormal = family('heNormal', HE_NORMAL);
 
 /**
  * LeCun uniform: uniform in `+-sqrt(3 / fanIn)`. LeCun et al. (1998), "Efficient BackProp". Defaults: gain 1,
@@ -259,7 +297,7 @@ export const heNormal = family('heNormal', { gain: Math.SQRT2, mode: 'fanIn', di
  * console.log(lecunUniform().standardDeviation([100, 10])); // 0.1
  * ```
  */
-export const lecunUniform = family('lecunUniform', { gain: 1, mode: 'fanIn', distribution: 'uniform' });
+export const lecunUniform = family('lecunUniform', LECUN_UNIFORM);
 
 /**
  * LeCun normal: std `sqrt(1 / fanIn)`, untruncated; the initializer of self-normalizing (SELU) networks,
@@ -272,4 +310,4 @@ export const lecunUniform = family('lecunUniform', { gain: 1, mode: 'fanIn', dis
  * console.log(lecunNormal().standardDeviation([100, 10])); // 0.1
  * ```
  */
-export const lecunNormal = family('lecunNormal', { gain: 1, mode: 'fanIn', distribution: 'normal' });
+export const lecunNormal = family('lecunNormal', LECUN_NORMAL);

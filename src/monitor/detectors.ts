@@ -1,3 +1,5 @@
+import { minOf } from '../internal/extrema.js';
+import { fail } from '../internal/validate.js';
 import type { MonitorEvent, MonitorEventName, StepRecord } from './types.js';
 
 /** When the monitor calls something vanishing, exploding or a spike. Every figure is an option. */
@@ -5,35 +7,42 @@ export interface HealthThresholds {
   /**
    * Vanishing across depth: a layer whose gradient norm is below this fraction of the output end's (the geometric
    * mean of the positive, finite norms of the last quarter of the layers; the last layer alone in a network of 4
-   * layers or fewer). Defaults to 1e-3 (three orders of
+   * layers or fewer). A finite number >= 0 (0 turns this test off) below `explodingRatio`: no layer can be both
+   * vanishing and exploding. Defaults to 1e-3 (three orders of
    * magnitude between the two ends of the network, gradstab's choice; Glorot & Bengio 2010 and He et al. 2015 show
    * the geometric decay with depth that this catches).
    */
   readonly vanishingRatio: number;
   /**
-   * Vanishing outright: a layer whose gradient norm is below this, whatever the others do. Defaults to 1e-7,
+   * Vanishing outright: a layer whose gradient norm is below this, whatever the others do. A finite number >= 0 (0
+   * turns this test off). Defaults to 1e-7,
    * tfjs's Adam epsilon: below it Adam's step for that layer is damped by the epsilon instead of normalized.
    */
   readonly vanishingFloor: number;
   /**
    * Exploding across depth: a layer whose gradient norm is above this multiple of the output end's (as for
-   * `vanishingRatio`). Defaults to 1e3.
+   * `vanishingRatio`). A number > 0 above `vanishingRatio`; Infinity turns this test off. Defaults to 1e3.
    */
   readonly explodingRatio: number;
   /**
-   * Exploding outright: a global norm above this. Defaults to 1e4 (gradstab's choice: far above the clipping
+   * Exploding outright: a global norm above this. A number > 0; Infinity turns this test off. Defaults to 1e4
+   * (gradstab's choice: far above the clipping
    * limits of 0.5 to 10 used in practice; depends on the loss's scale, so tune it for your model).
    */
   readonly explodingNorm: number;
   /**
-   * Spike: a z-score of the global norm against its EMA above this. Defaults to 4: ZClip (Kumar et al. 2025)
+   * Spike: a z-score of the global norm against its EMA above this. A number > 0; Infinity turns spike reports off.
+   * Defaults to 4: ZClip (Kumar et al. 2025)
    * clips above 2.5, but as an alarm 2.5 fired on 29 of 192 steps of a healthy run whose norm rose as it learned
    * (examples/diagnose-gradients.ts), and 4 on 8 of them, at its real jumps; gradstab's choice for a report.
    */
   readonly spikeZ: number;
-  /** The EMA's weight on the past for the spike statistics. Defaults to 0.97, ZClip's. */
+  /** The EMA's weight on the past for the spike statistics, in (0, 1). Defaults to 0.97, ZClip's. */
   readonly spikeAlpha: number;
-  /** Steps whose norms initialize the spike statistics before any spike is reported. Defaults to 25, ZClip's. */
+  /**
+   * Steps whose norms initialize the spike statistics before any spike is reported: a whole number >= 1, or Infinity
+   * (never report a spike). Defaults to 25, ZClip's.
+   */
   readonly spikeWarmup: number;
 }
 
@@ -57,6 +66,37 @@ export const DEFAULT_THRESHOLDS: HealthThresholds = {
   spikeAlpha: 0.97,
   spikeWarmup: 25,
 };
+
+/**
+ * Checks thresholds given to the monitor (`thresholds.<key>` in errors) against the ranges documented on
+ * {@link HealthThresholds}, and returns them merged over the defaults.
+ */
+export function resolveThresholds(fn: string, given: Partial<HealthThresholds>): HealthThresholds {
+  const t = { ...DEFAULT_THRESHOLDS, ...given };
+  const check = (key: keyof HealthThresholds, ok: (v: number) => boolean, range: string) => {
+    const v: unknown = given[key];
+    if (v !== undefined && !(typeof v === 'number' && ok(v))) fail(fn, `thresholds.${key} must be ${range}`, v);
+  };
+  check('vanishingRatio', (v) => Number.isFinite(v) && v >= 0, 'a finite number >= 0');
+  check('vanishingFloor', (v) => Number.isFinite(v) && v >= 0, 'a finite number >= 0');
+  check('explodingRatio', (v) => v > 0, 'a number > 0 (Infinity turns the test off)');
+  check('explodingNorm', (v) => v > 0, 'a number > 0 (Infinity turns the test off)');
+  check('spikeZ', (v) => v > 0, 'a number > 0 (Infinity turns spike reports off)');
+  check('spikeAlpha', (v) => v > 0 && v < 1, 'a number in (0, 1)');
+  check(
+    'spikeWarmup',
+    (v) => (Number.isInteger(v) && v >= 1) || v === Number.POSITIVE_INFINITY,
+    'a whole number >= 1 or Infinity',
+  );
+  if (!(t.vanishingRatio < t.explodingRatio)) {
+    fail(
+      fn,
+      `thresholds.vanishingRatio must be below thresholds.explodingRatio (${t.explodingRatio}): no layer can be both`,
+      t.vanishingRatio,
+    );
+  }
+  return t;
+}
 
 /** The detectors' memory between steps: the spike statistics (ZClip's warm-up then EMA). */
 export interface DetectorState {
@@ -111,7 +151,7 @@ export function detect(
       reference > 0
         ? `gradient norms of ${names} are below ${t.vanishingRatio} of ${scale} or below ${t.vanishingFloor}; ${ratioText}`
         : `gradient norms of ${names} are below ${t.vanishingFloor}`,
-      { depthRatio, referenceNorm: reference, smallestNorm: Math.min(...small.map((l) => l.norm)) },
+      { depthRatio, referenceNorm: reference, smallestNorm: minOf(small.map((l) => l.norm)) },
     );
   }
   const large = layers.filter((_, i) => (ratios[i] as number) > t.explodingRatio);

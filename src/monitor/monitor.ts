@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Callback } from '@tensorflow/tfjs-layers';
-import { viewGradients } from '../internal/grads.js';
+import { checkParams, viewGradients } from '../internal/grads.js';
 import { brandClass, isInstance } from '../internal/identity.js';
+import { Ring } from '../internal/ring.js';
 import { assertSingleTfjs } from '../internal/single-tfjs.js';
-import { fail, optionsObject, wholeNumber } from '../internal/validate.js';
+import { fail, optionsObject, wholeNumber, withCaller } from '../internal/validate.js';
+import { VariableOwner } from '../internal/variable-owner.js';
 import { registerBuiltInTransform } from '../transforms/registry.js';
 import type { GradientTransform } from '../transforms/types.js';
 import {
@@ -12,21 +14,23 @@ import {
   detect,
   type HealthThresholds,
   INITIAL_DETECTOR_STATE,
+  resolveThresholds,
 } from './detectors.js';
-import { packedIndex, packStepStats } from './device-stats.js';
+import { packedLength, packStepStats, unpackStepStats } from './device-stats.js';
 import { monitorCallback } from './fit-callback.js';
 import { defaultLayerOf, groupByLayer, type LayerGroups } from './layer-groups.js';
 import { addVerdict, buildReport, formatSummary, type HealthReport, historyToCsv, type Verdict } from './report.js';
-import type { LayerStepStats, MonitorEvent, MonitorEventName, StepRecord } from './types.js';
+import type { MonitorEvent, MonitorEventName, StepRecord } from './types.js';
 
 /** Options of {@link GradientHealthMonitor}. */
 export interface GradientHealthMonitorOptions {
   /**
    * Read the figures back every `every` steps, in one asynchronous `data()` call for all of them (a whole number
-   * >= 1). Defaults to 1: events arrive a step or so late. Larger values cost less and report later.
+   * from 1 to 1000: the steps in between wait on the device, one small tensor each, and nothing is reported until
+   * they are read). Defaults to 1: events arrive a step or so late. Larger values cost less and report later.
    */
   readonly every?: number;
-  /** How many steps the history keeps (a ring: the oldest go first). Defaults to 2000. */
+  /** How many steps the history keeps, a whole number >= 1 (a ring: the oldest go first). Defaults to 2000. */
   readonly historySize?: number;
   /**
    * Measure the weight norms every `sampleEvery` steps, and the update ratio `||dW|| / ||W||` on the step after
@@ -34,9 +38,15 @@ export interface GradientHealthMonitorOptions {
    * {@link withTransforms}; pass them to {@link GradientHealthMonitor.observe} in a raw loop.
    */
   readonly sampleEvery?: number;
-  /** The layer a variable belongs to, from its name. Defaults to the name without its last `/` segment. */
+  /**
+   * The layer a variable belongs to, from its name: a function returning a string. Defaults to the name without its
+   * last `/` segment.
+   */
   readonly layerOf?: (variableName: string) => string;
-  /** When to call something vanishing, exploding or a spike: see {@link HealthThresholds} for the defaults. */
+  /**
+   * When to call something vanishing, exploding or a spike: see {@link HealthThresholds} for the defaults and the
+   * range of each.
+   */
   readonly thresholds?: Partial<HealthThresholds>;
 }
 
@@ -49,6 +59,11 @@ export interface MonitorCallbackOptions {
 type Handler = (event: MonitorEvent) => void;
 
 const FN = 'GradientHealthMonitor';
+/**
+ * The longest interval between reads: the figures of the steps in between wait on the device, one small tensor per
+ * step, and nothing is reported until they are read.
+ */
+const MAX_EVERY = 1000;
 const EVENT_NAMES: readonly MonitorEventName[] = ['vanishing', 'exploding', 'nonFinite', 'spike'];
 
 /** A step's packed figures waiting to be read, with the layer names they describe. */
@@ -83,7 +98,7 @@ interface Pending {
  * monitor.on('nonFinite', (e) => console.log(e.reason));
  * model.compile({ optimizer: withTransforms(tf.train.adam(1e-3), monitor.tap), loss: 'meanSquaredError' });
  * await model.fit(tf.randomNormal([32, 4]), tf.randomNormal([32, 1]), { epochs: 2, callbacks: [monitor.callback()], verbose: 0 });
- * console.log(monitor.summary()); // a table: one row per layer (hidden, out)
+ * console.log(monitor.summary()); // (a table with one row per layer, hidden and out, then the verdicts)
  * ```
  */
 export class GradientHealthMonitor {
@@ -103,7 +118,7 @@ export class GradientHealthMonitor {
   private readonly handlers = new Map<MonitorEventName, Handler[]>();
   private readonly inFlight = new Set<Promise<void>>();
   private pending: Pending[] = [];
-  private records: StepRecord[] = [];
+  private readonly records: Ring<StepRecord>;
   private groupsCache: { key: string; groups: LayerGroups } | undefined;
   private snapshot: tf.NamedTensorMap | undefined;
   private detector: DetectorState = INITIAL_DETECTOR_STATE;
@@ -111,6 +126,10 @@ export class GradientHealthMonitor {
   private verdicts: Verdict[] = [];
   private readonly counts: Record<MonitorEventName, number> = { vanishing: 0, exploding: 0, nonFinite: 0, spike: 0 };
   private failure: unknown;
+  /** Set by {@link GradientHealthMonitor.dispose}. */
+  private disposed = false;
+  /** The model whose gradients it watches: a monitor's detectors and history describe one. */
+  private readonly owner = new VariableOwner('GradientHealthMonitor', 'make one monitor per model');
   private observed = 0;
 
   constructor(options?: GradientHealthMonitorOptions) {
@@ -123,26 +142,46 @@ export class GradientHealthMonitor {
       'thresholds',
     ]);
     this.every = wholeNumber(FN, 'every', o.every ?? 1, 1);
+    if (this.every > MAX_EVERY) fail(FN, `every must be at most ${MAX_EVERY} (steps between reads)`, this.every);
     this.historySize = wholeNumber(FN, 'historySize', o.historySize ?? 2000, 1);
+    this.records = new Ring(this.historySize);
     this.sampleEvery = wholeNumber(FN, 'sampleEvery', o.sampleEvery ?? 10, 1);
     if (o.layerOf !== undefined && typeof o.layerOf !== 'function') fail(FN, 'layerOf must be a function', o.layerOf);
-    this.layerOf = o.layerOf ?? defaultLayerOf;
+    const layerOf = o.layerOf;
+    this.layerOf =
+      layerOf === undefined
+        ? defaultLayerOf
+        : (name) => {
+            const layer: unknown = layerOf(name);
+            if (typeof layer !== 'string') {
+              fail(FN, `layerOf must return a layer name (a string) for ${JSON.stringify(name)}`, layer);
+            }
+            return layer;
+          };
     const t = optionsObject<HealthThresholds>(FN, o.thresholds, Object.keys(DEFAULT_THRESHOLDS));
-    for (const [key, value] of Object.entries(t)) {
-      if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
-        fail(FN, `thresholds.${key} must be a number >= 0`, value);
-      }
-    }
-    this.thresholds = { ...DEFAULT_THRESHOLDS, ...t };
+    this.thresholds = resolveThresholds(FN, t);
     this.tap = {
       kind: TAP_KIND,
       config: {},
       init: () => ({}),
       update: (grads, state, context) => {
+        this.usable(`${FN}.tap`);
         this.record(grads, context.params);
         return { grads, state };
       },
     };
+  }
+
+  /** Throws once the monitor was disposed: its tap and `observe` would queue tensors nobody frees. */
+  private usable(fn: string): void {
+    if (this.disposed) {
+      fail(
+        fn,
+        'this monitor was disposed: make a new GradientHealthMonitor to keep watching',
+        this,
+        'a disposed monitor',
+      );
+    }
   }
 
   /** Steps observed so far. */
@@ -156,14 +195,17 @@ export class GradientHealthMonitor {
    * @param params The variables' current values by the same names, for the weight norms and update ratios.
    */
   observe(grads: tf.NamedTensorMap, params?: tf.NamedTensorMap): void {
+    this.usable(`${FN}.observe`);
     const view = viewGradients(`${FN}.observe`, grads);
-    tf.tidy(() => this.record(view.grads, params));
+    const values = checkParams(`${FN}.observe`, params);
+    withCaller(`${FN}.observe`, () => tf.tidy(() => this.record(view.grads, values)));
   }
 
   /** Computes and queues one step's figures; called inside a tidy. */
   private record(grads: tf.NamedTensorMap, params?: tf.NamedTensorMap): void {
-    const step = ++this.observed;
     const names = Object.keys(grads);
+    this.owner.claim(FN, names);
+    const step = ++this.observed;
     const groups = this.groupsFor(names);
     const sampled = params !== undefined && (step - 1) % this.sampleEvery === 0;
     const previous = this.snapshot;
@@ -212,28 +254,9 @@ export class GradientHealthMonitor {
   private ingest(batch: readonly Pending[], data: Float32Array): void {
     let offset = 0;
     for (const { step, layers } of batch) {
-      const value = (i: number) => data[offset + i] as number;
-      const figure = (k: number, j: number) => value(packedIndex(k, j, layers.length));
-      const optional = (k: number, j: number) => (Number.isNaN(figure(k, j)) ? undefined : figure(k, j));
-      const record: StepRecord = {
-        step,
-        globalNorm: value(0),
-        layers: layers.map((layer, j): LayerStepStats => {
-          const weightNorm = optional(3, j);
-          const updateRatio = optional(4, j);
-          return {
-            layer,
-            norm: figure(0, j),
-            maxAbs: figure(1, j),
-            nonFinite: figure(2, j),
-            ...(weightNorm === undefined ? {} : { weightNorm }),
-            ...(updateRatio === undefined ? {} : { updateRatio }),
-          };
-        }),
-      };
-      offset += packedIndex(0, 0, layers.length) + 5 * layers.length;
+      const record: StepRecord = { step, ...unpackStepStats(data, offset, layers) };
+      offset += packedLength(layers.length);
       this.records.push(record);
-      if (this.records.length > this.historySize) this.records.shift();
       const { events, state } = detect(record, this.detector, this.thresholds);
       this.detector = state;
       this.emit(events);
@@ -275,6 +298,8 @@ export class GradientHealthMonitor {
 
   /** Removes a handler added with {@link GradientHealthMonitor.on}. */
   off(name: MonitorEventName, handler: (event: MonitorEvent) => void): this {
+    if (!EVENT_NAMES.includes(name)) fail(`${FN}.off`, `the event must be one of ${EVENT_NAMES.join(', ')}`, name);
+    if (typeof handler !== 'function') fail(`${FN}.off`, 'the handler must be a function', handler);
     this.handlers.set(
       name,
       (this.handlers.get(name) ?? []).filter((h) => h !== handler),
@@ -298,12 +323,12 @@ export class GradientHealthMonitor {
 
   /** The recorded steps, oldest first (at most `historySize`). Call {@link GradientHealthMonitor.flush} first to include the latest. */
   get history(): readonly StepRecord[] {
-    return [...this.records];
+    return this.records.toArray();
   }
 
   /** Per-layer figures, verdicts with their reasons, and counts, over the recorded steps. */
   report(): HealthReport {
-    return buildReport(this.observed, this.records, this.verdicts, { ...this.counts });
+    return buildReport(this.observed, this.records.toArray(), this.verdicts, { ...this.counts });
   }
 
   /** The report as a readable text table. */
@@ -314,12 +339,12 @@ export class GradientHealthMonitor {
   /** Report and history as plain JSON-safe data (non-finite numbers as the strings "NaN", "Infinity"). */
   toJSON(): MonitorJSON {
     const safe = (_: string, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v);
-    return JSON.parse(JSON.stringify({ report: this.report(), history: this.records }, safe));
+    return JSON.parse(JSON.stringify({ report: this.report(), history: this.records.toArray() }, safe));
   }
 
   /** The history as CSV: one row per step and layer, plus a `(global)` row per step. */
   toCSV(): string {
-    return historyToCsv(this.records);
+    return historyToCsv(this.records.toArray());
   }
 
   /**
@@ -358,8 +383,12 @@ export class GradientHealthMonitor {
     return monitorCallback(this, o.stopOnNonFinite === true);
   }
 
-  /** Frees the tensors still pending and the weight snapshot. The monitor keeps its history. */
+  /**
+   * Frees the tensors still pending and the weight snapshot. The monitor keeps its history (`history`, `report()`,
+   * `summary()` still work), but observes no more: `observe` and its tap in an optimizer then throw a GradStabError.
+   */
   dispose(): void {
+    this.disposed = true;
     for (const p of this.pending) p.packed.dispose();
     this.pending = [];
     if (this.snapshot) tf.dispose(Object.values(this.snapshot));

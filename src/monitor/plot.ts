@@ -1,14 +1,16 @@
+import { maxOf, minOf } from '../internal/extrema.js';
 import { fail, optionsObject, positiveFinite, wholeNumber } from '../internal/validate.js';
-import type { StepRecord } from './types.js';
+import type { LayerStepStats, StepRecord } from './types.js';
 
 /** Options of {@link gradientHealthSpec}, {@link renderGradientHealthSvg} and {@link writeGradientHealthSvg}. */
 export interface GradientHealthPlotOptions {
   /** The chart's title. Defaults to `'Gradient health'`. */
   readonly title?: string;
-  /** Width of both panels' plotting areas, in pixels. Defaults to 640. */
+  /** Width of both panels' plotting areas, in pixels (> 0, at most 16384). Defaults to 640. */
   readonly width?: number;
   /**
-   * Height of the heatmap's plotting area, in pixels. Defaults to 16 per layer, between 80 and 480. The global-norm
+   * Height of the heatmap's plotting area, in pixels (> 0, at most 16384). Defaults to 16 per layer, between 80 and
+   * 480. The global-norm
    * panel below it is a third as high, at least 90.
    */
   readonly height?: number;
@@ -98,25 +100,65 @@ function exact(x: number): string {
   return String(x);
 }
 
+/**
+ * A figure of a history record: a number, or as JSON holds a non-finite one (`monitor.toJSON()` writes `"NaN"`,
+ * `"Infinity"` and `"-Infinity"`; `JSON.stringify` alone writes null), so that a saved history plots as it was.
+ */
+function figure(value: unknown): number | undefined {
+  if (typeof value === 'number') return value;
+  if (value === null || value === 'NaN') return Number.NaN;
+  if (value === 'Infinity') return Number.POSITIVE_INFINITY;
+  if (value === '-Infinity') return Number.NEGATIVE_INFINITY;
+  return undefined;
+}
+
+/** The history checked, with figures saved as JSON turned back into numbers. */
 function checkHistory(fn: string, history: unknown): readonly StepRecord[] {
   if (!Array.isArray(history)) fail(fn, 'history must be an array of step records', history);
-  history.forEach((r: unknown, i) => {
-    const rec = r as Partial<StepRecord> | null;
+  // Array.from, not map: map skips the holes of a sparse array, which would then fail further on.
+  return Array.from(history as unknown[], (r: unknown, i): StepRecord => {
+    const rec = r as Partial<Record<keyof StepRecord, unknown>> | null;
     if (rec === null || typeof rec !== 'object' || typeof rec.step !== 'number' || !Number.isFinite(rec.step)) {
       fail(fn, `history[${i}] must be a step record with a finite step number`, r);
     }
-    if (typeof rec.globalNorm !== 'number') fail(fn, `history[${i}].globalNorm must be a number`, rec.globalNorm);
+    const globalNorm = figure(rec.globalNorm);
+    if (globalNorm === undefined) fail(fn, `history[${i}].globalNorm must be a number`, rec.globalNorm);
     if (!Array.isArray(rec.layers)) fail(fn, `history[${i}].layers must be an array`, rec.layers);
-    rec.layers.forEach((l: unknown, j) => {
-      const stats = l as { layer?: unknown; norm?: unknown } | null;
+    const layers = Array.from(rec.layers as unknown[], (l: unknown, j): LayerStepStats => {
+      const stats = l as Partial<Record<keyof LayerStepStats, unknown>> | null;
       if (stats === null || typeof stats !== 'object' || typeof stats.layer !== 'string') {
         fail(fn, `history[${i}].layers[${j}] must have a string layer name`, l);
       }
-      if (typeof stats.norm !== 'number') fail(fn, `history[${i}].layers[${j}].norm must be a number`, stats.norm);
+      const at = `history[${i}].layers[${j}]`;
+      const number = (key: keyof LayerStepStats, optional: boolean): number | undefined => {
+        const value = stats[key];
+        if (optional && value === undefined) return undefined;
+        const n = figure(value);
+        if (n === undefined) fail(fn, `${at}.${key} must be a number`, value);
+        return n;
+      };
+      const weightNorm = number('weightNorm', true);
+      const updateRatio = number('updateRatio', true);
+      return {
+        layer: stats.layer,
+        norm: number('norm', false) as number,
+        maxAbs: stats.maxAbs === undefined ? Number.NaN : (number('maxAbs', false) as number),
+        nonFinite: stats.nonFinite === undefined ? 0 : (number('nonFinite', false) as number),
+        ...(weightNorm === undefined ? {} : { weightNorm }),
+        ...(updateRatio === undefined ? {} : { updateRatio }),
+      };
     });
+    return { step: rec.step, globalNorm, layers };
   });
-  return history as readonly StepRecord[];
 }
+
+/** A chart size: > 0 and at most 16384 pixels (browsers' largest canvas; larger sizes take vega seconds to draw). */
+function pixels(fn: string, name: string, value: unknown): number {
+  const n = positiveFinite(fn, name, value);
+  if (n > MAX_PIXELS) fail(fn, `${name} must be at most ${MAX_PIXELS} (pixels)`, value);
+  return n;
+}
+const MAX_PIXELS = 16384;
 
 /** The options with their defaults filled in (the height's depends on the data). */
 interface PlotSettings {
@@ -131,8 +173,8 @@ function checkOptions(fn: string, options: unknown, keys: readonly string[] = OP
   if (opts.title !== undefined && typeof opts.title !== 'string') fail(fn, 'title must be a string', opts.title);
   return {
     title: opts.title ?? 'Gradient health',
-    width: opts.width === undefined ? 640 : positiveFinite(fn, 'width', opts.width),
-    height: opts.height === undefined ? undefined : positiveFinite(fn, 'height', opts.height),
+    width: opts.width === undefined ? 640 : pixels(fn, 'width', opts.width),
+    height: opts.height === undefined ? undefined : pixels(fn, 'height', opts.height),
     maxColumns: opts.maxColumns === undefined ? 500 : wholeNumber(fn, 'maxColumns', opts.maxColumns, 1),
   };
 }
@@ -143,8 +185,8 @@ function checkOptions(fn: string, options: unknown, keys: readonly string[] = OP
  */
 function logTicks(values: readonly number[]): { values?: number[]; tickCount?: number } {
   if (values.length === 0) return { tickCount: 4 };
-  const lo = Math.floor(Math.log10(Math.min(...values)));
-  const hi = Math.ceil(Math.log10(Math.max(...values)));
+  const lo = Math.floor(Math.log10(minOf(values)));
+  const hi = Math.ceil(Math.log10(maxOf(values)));
   if (hi - lo < 2) return { tickCount: 4 };
   const every = Math.ceil((hi - lo + 1) / 6);
   const out: number[] = [];
@@ -298,8 +340,8 @@ function buildSpec(history: readonly StepRecord[], opts: PlotSettings): VegaLite
     });
   }
 
-  const lo = steps.length > 0 ? Math.min(...[...edges.values()].map((e) => e[0])) : 0;
-  const hi = steps.length > 0 ? Math.max(...[...edges.values()].map((e) => e[1])) : 1;
+  const lo = steps.length > 0 ? minOf([...edges.values()].map((e) => e[0])) : 0;
+  const hi = steps.length > 0 ? maxOf([...edges.values()].map((e) => e[1])) : 1;
   // Whole-pixel cell edges: adjacent cells then meet exactly, without the hairline seams of anti-aliasing.
   const xScale = { domain: [lo, hi], nice: false, zero: false, round: true };
   const width = opts.width;

@@ -1,5 +1,6 @@
+import { maxOf } from '../internal/extrema.js';
 import { outputEndNorm } from './detectors.js';
-import type { MonitorEvent, MonitorEventName, StepRecord } from './types.js';
+import type { LayerStepStats, MonitorEvent, MonitorEventName, StepRecord } from './types.js';
 
 /** One layer's line in a {@link HealthReport}. */
 export interface LayerReport {
@@ -70,15 +71,20 @@ export interface HealthReport {
   readonly counts: Readonly<Record<MonitorEventName, number>>;
 }
 
-const positive = (xs: number[]) => xs.filter((x) => Number.isFinite(x) && x > 0);
-const geometricMean = (xs: number[]) => {
-  const p = positive(xs);
-  return p.length === 0 ? Number.NaN : Math.exp(p.reduce((s, x) => s + Math.log(x), 0) / p.length);
-};
-const lastDefined = (xs: (number | undefined)[]) => {
-  for (let i = xs.length - 1; i >= 0; i--) if (xs[i] !== undefined && !Number.isNaN(xs[i])) return xs[i] as number;
-  return Number.NaN;
-};
+/** A running geometric mean of the finite, positive values added (norms span decades; an arithmetic mean hides it). */
+class GeometricMean {
+  private logs = 0;
+  private count = 0;
+  add(x: number): void {
+    if (Number.isFinite(x) && x > 0) {
+      this.logs += Math.log(x);
+      this.count++;
+    }
+  }
+  get value(): number {
+    return this.count === 0 ? Number.NaN : Math.exp(this.logs / this.count);
+  }
+}
 
 /** Folds an event into the verdicts (one per kind and set of layers), returning the new list. */
 export function addVerdict(verdicts: readonly Verdict[], e: MonitorEvent): Verdict[] {
@@ -93,42 +99,82 @@ export function addVerdict(verdicts: readonly Verdict[], e: MonitorEvent): Verdi
   return verdicts.map((v) => (v === found ? { ...v, reason: e.reason, lastStep: e.step, steps: v.steps + 1 } : v));
 }
 
-/** Builds the report from the recorded steps and the conditions seen. */
+/** One layer's figures, folded over the history in one pass. */
+class LayerColumn {
+  readonly typical = new GeometricMean();
+  lastNorm = Number.NaN;
+  minNorm = Number.POSITIVE_INFINITY;
+  maxNorm = Number.NEGATIVE_INFINITY;
+  maxAbs = Number.NEGATIVE_INFINITY;
+  nonFiniteSteps = 0;
+  weightNorm = Number.NaN;
+  updateRatio = Number.NaN;
+
+  add(l: LayerStepStats): void {
+    this.typical.add(l.norm);
+    this.lastNorm = l.norm;
+    if (Number.isFinite(l.norm)) {
+      this.minNorm = Math.min(this.minNorm, l.norm);
+      this.maxNorm = Math.max(this.maxNorm, l.norm);
+    }
+    if (Number.isFinite(l.maxAbs)) this.maxAbs = Math.max(this.maxAbs, l.maxAbs);
+    if (l.nonFinite > 0) this.nonFiniteSteps++;
+    if (l.weightNorm !== undefined && !Number.isNaN(l.weightNorm)) this.weightNorm = l.weightNorm;
+    if (l.updateRatio !== undefined && !Number.isNaN(l.updateRatio)) this.updateRatio = l.updateRatio;
+  }
+}
+
+/**
+ * Builds the report from the recorded steps and the conditions seen. Every layer that appears in the history has a
+ * line, in the order layers first appear (a layer frozen or unfrozen during training keeps its line). One pass over
+ * the history, without spreading it into arguments: a history of any length works.
+ */
 export function buildReport(
   steps: number,
   history: readonly StepRecord[],
   verdicts: readonly Verdict[],
   counts: Readonly<Record<MonitorEventName, number>>,
 ): HealthReport {
-  const names = history.length > 0 ? (history[history.length - 1] as StepRecord).layers.map((l) => l.layer) : [];
-  const column = (name: string) =>
-    history.map((r) => r.layers.find((l) => l.layer === name)).filter((l) => l !== undefined);
-  const typical = names.map((name) => geometricMean(column(name).map((l) => l.norm)));
-  const reference = outputEndNorm(typical.map((norm) => ({ norm })));
-  const layers = names.map((name, i): LayerReport => {
-    const col = column(name);
-    const finite = col.map((l) => l.norm).filter(Number.isFinite);
+  const columns = new Map<string, LayerColumn>();
+  const globalTypical = new GeometricMean();
+  let globalMax = Number.NEGATIVE_INFINITY;
+  for (const record of history) {
+    globalTypical.add(record.globalNorm);
+    if (Number.isFinite(record.globalNorm)) globalMax = Math.max(globalMax, record.globalNorm);
+    for (const l of record.layers) {
+      let column = columns.get(l.layer);
+      if (!column) {
+        column = new LayerColumn();
+        columns.set(l.layer, column);
+      }
+      column.add(l);
+    }
+  }
+  const entries = [...columns.entries()];
+  const reference = outputEndNorm(entries.map(([, c]) => ({ norm: c.typical.value })));
+  const layers = entries.map(([name, c]): LayerReport => {
+    const typicalNorm = c.typical.value;
+    const finite = Number.isFinite(c.minNorm);
     return {
       layer: name,
-      lastNorm: col[col.length - 1]?.norm ?? Number.NaN,
-      minNorm: finite.length ? Math.min(...finite) : Number.NaN,
-      maxNorm: finite.length ? Math.max(...finite) : Number.NaN,
-      typicalNorm: typical[i] as number,
-      depthRatio: reference > 0 ? (typical[i] as number) / reference : Number.NaN,
-      maxAbs: Math.max(...col.map((l) => l.maxAbs).filter(Number.isFinite), Number.NEGATIVE_INFINITY),
-      nonFiniteSteps: col.filter((l) => l.nonFinite > 0).length,
-      weightNorm: lastDefined(col.map((l) => l.weightNorm)),
-      updateRatio: lastDefined(col.map((l) => l.updateRatio)),
+      lastNorm: c.lastNorm,
+      minNorm: finite ? c.minNorm : Number.NaN,
+      maxNorm: finite ? c.maxNorm : Number.NaN,
+      typicalNorm,
+      depthRatio: reference > 0 ? typicalNorm / reference : Number.NaN,
+      maxAbs: c.maxAbs,
+      nonFiniteSteps: c.nonFiniteSteps,
+      weightNorm: c.weightNorm,
+      updateRatio: c.updateRatio,
     };
   });
-  const globals = history.map((r) => r.globalNorm);
   return {
     steps,
     recorded: history.length,
     globalNorm: {
-      last: globals[globals.length - 1] ?? Number.NaN,
-      typical: geometricMean(globals),
-      max: Math.max(...globals.filter(Number.isFinite), Number.NEGATIVE_INFINITY),
+      last: history.length > 0 ? (history[history.length - 1] as StepRecord).globalNorm : Number.NaN,
+      typical: globalTypical.value,
+      max: globalMax,
     },
     layers,
     verdicts,
@@ -162,7 +208,7 @@ export function formatSummary(r: HealthReport): string {
     num(l.weightNorm),
     num(l.updateRatio),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
+  const widths = header.map((h, i) => maxOf([h.length, ...rows.map((row) => (row[i] as string).length)]));
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
   const out = [

@@ -44,22 +44,6 @@ export interface BatchNormalizationLayerArgs extends LayerArgs, BatchNormSetting
 }
 
 const FN = 'layers.batchNormalization';
-const OWN_KEYS = [
-  'axis',
-  'momentum',
-  'epsilon',
-  'unbiasedMovingVariance',
-  'center',
-  'scale',
-  'betaInitializer',
-  'gammaInitializer',
-  'movingMeanInitializer',
-  'movingVarianceInitializer',
-  'betaRegularizer',
-  'gammaRegularizer',
-  'betaConstraint',
-  'gammaConstraint',
-];
 
 /** The fields tfjs's BatchNormalization keeps (private in its typings): the weights made by its `build`. */
 interface TfBatchNormWeights {
@@ -88,6 +72,39 @@ function layerFn(name: unknown): string {
   return typeof name === 'string' ? `${FN} (layer "${name}")` : FN;
 }
 
+/** The arguments tfjs resolves itself: identifiers (`'zeros'`, `'l1l2'`, `'nonNeg'`) or objects. */
+const TFJS_OBJECT_KEYS = [
+  'betaInitializer',
+  'gammaInitializer',
+  'movingMeanInitializer',
+  'movingVarianceInitializer',
+  'betaRegularizer',
+  'gammaRegularizer',
+  'betaConstraint',
+  'gammaConstraint',
+] as const;
+const OWN_KEYS = ['axis', 'momentum', 'epsilon', 'unbiasedMovingVariance', 'center', 'scale', ...TFJS_OBJECT_KEYS];
+
+/**
+ * An initializer, regularizer or constraint argument that tfjs can resolve: tried on a throwaway tfjs layer (no
+ * weights, no tensors), so that `'nope'` or `5` is a GradStabError here, not tfjs's error from inside the layer.
+ */
+function checkTfjsObject(fn: string, key: (typeof TFJS_OBJECT_KEYS)[number], value: unknown): void {
+  const what = key.endsWith('Initializer') ? 'initializer' : key.endsWith('Regularizer') ? 'regularizer' : 'constraint';
+  const example = { initializer: "'zeros'", regularizer: "'l1l2'", constraint: "'nonNeg'" }[what];
+  const article = what === 'initializer' ? 'an' : 'a';
+  const rule = `${key} must be ${article} ${what} identifier (such as ${example}) or a tfjs ${what} object`;
+  if (typeof value !== 'string' && (value === null || typeof value !== 'object')) fail(fn, rule, value);
+  try {
+    const TfBatchNormalization = tfBatchNormalizationClass() as unknown as new (args: object) => unknown;
+    new TfBatchNormalization({ name: 'gradstab_argument_check', [key]: value });
+  } catch (e) {
+    // tfjs's message goes on with a list of possible causes: its first sentence says what is wrong.
+    const cause = String((e as Error)?.message ?? e).split(/\.\s/)[0];
+    fail(fn, `${rule} that tfjs knows (${cause})`, value);
+  }
+}
+
 /** The arguments, checked, with gradstab's own key removed before tfjs sees them. */
 function checkedArgs(args: BatchNormalizationLayerArgs | undefined): LayerArgs {
   const checked = layerArgs<BatchNormalizationLayerArgs>(FN, args, OWN_KEYS);
@@ -97,6 +114,7 @@ function checkedArgs(args: BatchNormalizationLayerArgs | undefined): LayerArgs {
     if (checked[key] !== undefined && typeof checked[key] !== 'boolean')
       fail(fn, `${key} must be a boolean`, checked[key]);
   }
+  for (const key of TFJS_OBJECT_KEYS) if (checked[key] !== undefined) checkTfjsObject(fn, key, checked[key]);
   const { unbiasedMovingVariance: _, ...forTfjs } = checked;
   return forTfjs;
 }
@@ -119,7 +137,7 @@ function checkedArgs(args: BatchNormalizationLayerArgs | undefined): LayerArgs {
  * import { BatchNormalizationLayer } from 'gradstab';
  * const bn = new BatchNormalizationLayer();
  * (bn.apply(tf.tensor2d([[1], [2], [3], [4]]), { training: true }) as tf.Tensor).print(); // [[-1.3411044], [-0.4470348], [0.4470348], [1.3411044]]
- * console.log(bn.weights.map((w) => w.name)); // gamma, beta, moving_mean, moving_variance (with the layer's prefix)
+ * console.log(bn.weights.map((w) => w.name.split('/').pop())); // ['gamma', 'beta', 'moving_mean', 'moving_variance']
  * ```
  */
 export class BatchNormalizationLayer extends tfBatchNormalizationClass() {
@@ -163,7 +181,8 @@ export class BatchNormalizationLayer extends tfBatchNormalizationClass() {
     const axis = channelAxis(fn, this.axis, shape);
     const channels = shape[axis];
     if (channels === null || channels === undefined) {
-      failOnShape(fn, `the channel axis ${axis} must have a known size`, shape);
+      const hint = axis === 0 ? ' (axis 0 normalizes per batch position: give the layer a fixed batchInputShape)' : '';
+      failOnShape(fn, `the channel axis ${axis} must have a known size${hint}`, shape);
     }
     const builtRank = this.built ? this.builtShape?.length : undefined;
     if (builtRank !== undefined && shape.length !== builtRank) {

@@ -1,28 +1,30 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { fail } from '../internal/validate.js';
+import { fail, optionsObject, positiveFloat32 } from '../internal/validate.js';
 
 /** The options batch normalization shares between the layer and the functional form. */
 export interface BatchNormSettings {
   /**
    * The channel axis: -1 (the last, channels-last / NHWC, the default) or 1 for channels-first (NCHW, PyTorch's
-   * layout); any axis but the batch axis 0 of an input of rank 2 or more. Negative values count from the end.
+   * layout); any axis of an input of rank 2 or more. Negative values count from the end. Axis 0, the batch axis, is
+   * accepted as Keras and tfjs accept it: statistics per batch position, over all other axes; the layer then needs a
+   * fixed batch size (`batchInputShape`), and its weights have one entry per batch position.
    */
   readonly axis?: number;
   /**
-   * How much of the old moving statistic each training step keeps, in [0, 1): `moving = momentum * moving +
-   * (1 - momentum) * batch` (Keras's convention). Defaults to 0.99. PyTorch's `momentum` is the other weight: pass
+   * How much of the old moving statistic each training step keeps, in [0, 1), also in float32 (at most 0.99999994):
+   * `moving = momentum * moving + (1 - momentum) * batch` (Keras's convention). Defaults to 0.99. PyTorch's `momentum` is the other weight: pass
    * `1 - m` (PyTorch's default 0.1 is 0.9 here), or use {@link pytorchBatchNormArgs}.
    */
   readonly momentum?: number;
   /**
-   * Added to the variance before the square root, > 0. Defaults to 1e-3 (Keras; PyTorch uses 1e-5). When the
+   * Added to the variance before the square root, > 0 and finite in float32. Defaults to 1e-3 (Keras; PyTorch uses 1e-5). When the
    * backend computes in float16 (WebGL without float32 textures), a smaller epsilon is raised to the backend's own
    * (`tf.backend().epsilon()`, 1e-4 there) so that `1 / sqrt(variance + epsilon)` stays finite.
    */
   readonly epsilon?: number;
   /**
-   * Store the unbiased batch variance (divided by n - 1) in the moving variance, as PyTorch's `running_var` does.
-   * Defaults to false (Keras and tfjs store the biased one). Normalization always uses the biased batch variance.
+   * Store the unbiased batch variance (divided by n - 1) in the moving variance, as PyTorch's `running_var` does; a
+   * boolean. Defaults to false (Keras and tfjs store the biased one). Normalization always uses the biased batch variance.
    */
   readonly unbiasedMovingVariance?: boolean;
 }
@@ -47,13 +49,17 @@ export const BATCH_NORM_DEFAULTS: ResolvedBatchNormSettings = {
 export function resolveSettings(fn: string, settings: BatchNormSettings): ResolvedBatchNormSettings {
   const { axis = -1, momentum = 0.99, epsilon = 1e-3, unbiasedMovingVariance = false } = settings;
   if (typeof axis !== 'number' || !Number.isInteger(axis)) fail(fn, 'axis must be an integer', axis);
-  if (axis === 0) fail(fn, 'axis must not be 0, the batch axis (use 1 for channels-first, -1 for channels-last)', 0);
   if (typeof momentum !== 'number' || !(momentum >= 0 && momentum < 1)) {
     fail(fn, 'momentum must be a number in [0, 1) (Keras convention; PyTorch momentum m is 1 - m here)', momentum);
   }
-  if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon <= 0) {
-    fail(fn, 'epsilon must be a finite number > 0', epsilon);
+  if (!(Math.fround(momentum) < 1)) {
+    fail(
+      fn,
+      'momentum must be below 1 in float32 (at most 0.99999994): 1 in float32 never updates the statistics',
+      momentum,
+    );
   }
+  positiveFloat32(fn, 'epsilon', epsilon);
   if (typeof unbiasedMovingVariance !== 'boolean') {
     fail(fn, 'unbiasedMovingVariance must be a boolean', unbiasedMovingVariance);
   }
@@ -70,12 +76,8 @@ export function channelAxis(fn: string, axis: number, shape: readonly (number | 
   const rank = shape.length;
   if (rank < 2) failOnShape(fn, 'the input must have rank 2 or more (a batch axis and a channel axis)', shape);
   const resolved = axis < 0 ? axis + rank : axis;
-  if (resolved < 1 || resolved >= rank) {
-    failOnShape(
-      fn,
-      `axis ${axis} must name a non-batch axis of the rank-${rank} input (1 to ${rank - 1}, or negative)`,
-      shape,
-    );
+  if (resolved < 0 || resolved >= rank) {
+    failOnShape(fn, `axis ${axis} must name an axis of the rank-${rank} input (0 to ${rank - 1}, or negative)`, shape);
   }
   return resolved;
 }
@@ -87,9 +89,12 @@ export function effectiveEpsilon(epsilon: number): number {
 
 /** The PyTorch defaults of `nn.BatchNorm1d/2d/3d`, in gradstab's terms. */
 export interface PyTorchBatchNormOptions {
-  /** PyTorch's `momentum` (the weight of the batch statistic), in (0, 1]. Defaults to 0.1. */
+  /**
+   * PyTorch's `momentum` (the weight of the batch statistic), in (0, 1], and above 2.98e-8 so that the Keras momentum
+   * `1 - momentum` is below 1 in float32. Defaults to 0.1.
+   */
   readonly momentum?: number;
-  /** PyTorch's `eps`. Defaults to 1e-5. */
+  /** PyTorch's `eps`, > 0 and finite in float32. Defaults to 1e-5. */
   readonly eps?: number;
 }
 
@@ -106,9 +111,9 @@ export interface PyTorchBatchNormOptions {
  * console.log(pytorchBatchNormArgs()); // { axis: 1, momentum: 0.9, epsilon: 0.00001, unbiasedMovingVariance: true }
  * ```
  */
-export function pytorchBatchNormArgs(options: PyTorchBatchNormOptions = {}): Required<BatchNormSettings> {
+export function pytorchBatchNormArgs(options?: PyTorchBatchNormOptions): Required<BatchNormSettings> {
   const fn = 'pytorchBatchNormArgs';
-  const { momentum = 0.1, eps = 1e-5 } = options;
+  const { momentum = 0.1, eps = 1e-5 } = optionsObject<PyTorchBatchNormOptions>(fn, options, ['momentum', 'eps']);
   if (typeof momentum !== 'number' || !(momentum > 0 && momentum <= 1)) {
     fail(
       fn,
@@ -116,6 +121,13 @@ export function pytorchBatchNormArgs(options: PyTorchBatchNormOptions = {}): Req
       momentum,
     );
   }
-  if (typeof eps !== 'number' || !Number.isFinite(eps) || eps <= 0) fail(fn, 'eps must be a finite number > 0', eps);
+  if (!(Math.fround(1 - momentum) < 1)) {
+    fail(
+      fn,
+      'momentum must be above 2.98e-8, so that 1 - momentum (the Keras momentum) is below 1 in float32',
+      momentum,
+    );
+  }
+  positiveFloat32(fn, 'eps', eps);
   return { axis: 1, momentum: 1 - momentum, epsilon: eps, unbiasedMovingVariance: true };
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { fail, optionsObject, wholeNumber } from '../internal/validate.js';
+import { booleanValue, fail, optionsObject, wholeNumber } from '../internal/validate.js';
 import { channelLayout, normalizeBatch, normalizeWith } from './batch-norm-core.js';
 import {
   type BatchNormSettings,
@@ -47,6 +47,8 @@ export interface BatchNormResult {
 }
 
 const FN = 'batchNorm';
+/** The most channels: tfjs's tensors are indexed with int32. */
+const MAX_CHANNELS = 2 ** 31 - 1;
 const OPTION_KEYS = ['training', 'axis', 'momentum', 'epsilon', 'unbiasedMovingVariance'];
 
 /**
@@ -171,11 +173,14 @@ export interface BatchNormVariables {
 
 /** Options of {@link batchNormVariables}. */
 export interface BatchNormVariablesOptions {
-  /** Make gamma. Defaults to true. */
+  /** Make gamma (a boolean). Defaults to true. */
   readonly scale?: boolean;
-  /** Make beta. Defaults to true. */
+  /** Make beta (a boolean). Defaults to true. */
   readonly center?: boolean;
-  /** A prefix for the variables' names (`<name>/gamma`, ...), unique among live variables. Defaults to none. */
+  /**
+   * A prefix for the variables' names (`<name>/gamma`, ...), a non-empty string that no live variable's name uses yet.
+   * Defaults to none.
+   */
   readonly name?: string;
 }
 
@@ -184,7 +189,7 @@ export interface BatchNormVariablesOptions {
  * gamma ones, beta zeros (both trainable), moving mean zeros and moving variance ones (not trainable, so
  * `optimizer.minimize` leaves them alone).
  *
- * @param channels The number of channels, a whole number >= 1.
+ * @param channels The number of channels, a whole number from 1 to 2^31 - 1.
  * @param options `scale`, `center` (both true) and a `name` prefix.
  * @example
  * ```ts
@@ -196,25 +201,31 @@ export interface BatchNormVariablesOptions {
  */
 export function batchNormVariables(channels: number, options?: BatchNormVariablesOptions): BatchNormVariables {
   const fn = 'batchNormVariables';
-  wholeNumber(fn, 'channels', channels, 1);
-  const {
-    scale = true,
-    center = true,
-    name,
-  } = optionsObject<BatchNormVariablesOptions>(fn, options, ['scale', 'center', 'name']);
+  wholeNumber(fn, 'channels', channels, 1, false, MAX_CHANNELS);
+  const opts = optionsObject<BatchNormVariablesOptions>(fn, options, ['scale', 'center', 'name']);
+  const scale = opts.scale === undefined ? true : booleanValue(fn, 'scale', opts.scale);
+  const center = opts.center === undefined ? true : booleanValue(fn, 'center', opts.center);
+  const { name } = opts;
   if (name !== undefined && (typeof name !== 'string' || name === ''))
     fail(fn, 'name must be a non-empty string', name);
   const named = (what: string) => (name === undefined ? undefined : `${name}/${what}`);
-  const variable = (init: tf.Tensor, trainable: boolean, what: string) =>
-    tf.variable(init, trainable, named(what), 'float32');
+  const made = [...(scale ? ['gamma'] : []), ...(center ? ['beta'] : []), 'moving_mean', 'moving_variance'];
+  for (const what of made) {
+    const full = named(what);
+    if (full !== undefined && Object.hasOwn(tf.engine().registeredVariables, full)) {
+      fail(fn, `name must be unique among live variables, and ${JSON.stringify(full)} exists`, name);
+    }
+  }
+  const variable = (init: () => tf.Tensor, trainable: boolean, what: string) =>
+    tf.tidy(() => tf.variable(init(), trainable, named(what), 'float32')); // the tidy frees the initial value
   return {
     params: {
-      ...(scale ? { gamma: variable(tf.ones([channels]), true, 'gamma') } : {}),
-      ...(center ? { beta: variable(tf.zeros([channels]), true, 'beta') } : {}),
+      ...(scale ? { gamma: variable(() => tf.ones([channels]), true, 'gamma') } : {}),
+      ...(center ? { beta: variable(() => tf.zeros([channels]), true, 'beta') } : {}),
     },
     state: {
-      movingMean: variable(tf.zeros([channels]), false, 'moving_mean'),
-      movingVariance: variable(tf.ones([channels]), false, 'moving_variance'),
+      movingMean: variable(() => tf.zeros([channels]), false, 'moving_mean'),
+      movingVariance: variable(() => tf.ones([channels]), false, 'moving_variance'),
     },
   };
 }

@@ -1,9 +1,9 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { fail, optionsObject, positiveFinite } from '../internal/validate.js';
+import { fail, optionsObject, positiveFloat32 } from '../internal/validate.js';
 import { clipByGlobalNorm, clipByNorm } from '../transforms/clip-norm.js';
 import { clipByValue } from '../transforms/clip-value.js';
 import type { GradientTransform } from '../transforms/types.js';
-import { type TransformedOptimizer, withTransforms } from './transformed-optimizer.js';
+import { constructAs, TransformedOptimizer } from './transformed-optimizer.js';
 
 /** Keras's clipping arguments, camelCased. Set exactly one, as Keras requires. */
 export interface ClipOptimizerOptions {
@@ -39,11 +39,12 @@ export function clipOptimizer(optimizer: tf.Optimizer, options: ClipOptimizerOpt
     fail('clipOptimizer', 'set exactly one of clipValue, clipNorm and globalClipNorm, as Keras does', options);
   }
   const key = set[0] as keyof ClipOptimizerOptions;
-  const limit = positiveFinite('clipOptimizer', key, opts[key]);
+  const limit = positiveFloat32('clipOptimizer', key, opts[key]);
   const make: Record<keyof ClipOptimizerOptions, (limit: number) => GradientTransform> = {
     clipValue: clipByValue,
     clipNorm: clipByNorm,
     globalClipNorm: clipByGlobalNorm,
   };
-  return withTransforms(optimizer, make[key](limit));
+  const transform = make[key](limit);
+  return constructAs('clipOptimizer', () => new TransformedOptimizer(optimizer, [transform]));
 }

@@ -1,18 +1,45 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { GradStabError } from '../errors.js';
 import { type GradientContainer, type NamedTensor, viewGradients } from '../internal/grads.js';
 import { remember } from '../internal/host-mirror.js';
 import { brandClass, isInstance, registerClassOnce } from '../internal/identity.js';
+import { setNamed } from '../internal/map-grads.js';
 import { assertSingleTfjs } from '../internal/single-tfjs.js';
-import { fail } from '../internal/validate.js';
-import { type GradientPipeline, gradientPipeline, runTransforms } from '../transforms/pipeline.js';
-import { checkTransforms, transformFromConfig, transformToConfig } from '../transforms/registry.js';
+import { fail, isPlainObject } from '../internal/validate.js';
+import { VariableOwner } from '../internal/variable-owner.js';
+import {
+  assignStates,
+  checkStates,
+  type GradientPipeline,
+  gradientPipeline,
+  runTransforms,
+} from '../transforms/pipeline.js';
+import { checkTransforms, transformFromDescription, transformToConfig } from '../transforms/registry.js';
 import type { GradientTransform } from '../transforms/types.js';
+import { checkVariables, checkWeightList, isOptimizer, loadInnerOptimizer } from './input-checks.js';
 
 /**
  * Names of the transform state among the optimizer's weights. The inner optimizer's weights come first (tfjs
  * reads the first weight as `iterations`); ours follow under this prefix, which no tfjs variable name produces.
  */
 const STATE_PREFIX = '__gradstab__/';
+
+/**
+ * The function the user called to make a wrapper (`withTransforms`, `clipOptimizer`, `TransformedOptimizer.fromConfig`),
+ * for the constructor's errors: set just around `new`, read once by the constructor. `new TransformedOptimizer(...)`
+ * called directly finds none and names the class.
+ */
+let caller: string | undefined;
+
+/** `new cls(optimizer, transforms)`, with errors naming `fn`. */
+export function constructAs<T>(fn: string, make: () => T): T {
+  caller = fn;
+  try {
+    return make();
+  } finally {
+    caller = undefined;
+  }
+}
 
 /** The key of the method through which a wrapper hands its inner optimizer and state to a new wrapper around it. */
 const RELEASE = Symbol.for('gradstab.TransformedOptimizer.release');
@@ -23,6 +50,7 @@ interface Released {
   readonly transforms: readonly GradientTransform[];
   readonly state: Readonly<Record<string, tf.Variable>>;
   readonly skippedSteps: number;
+  readonly variables: readonly string[];
 }
 
 /**
@@ -77,8 +105,15 @@ export class TransformedOptimizer extends tf.Optimizer {
   skippedSteps = 0;
 
   private readonly pipeline: GradientPipeline;
+  /** Whose variables the transform state describes (checked only when there is state to mix). */
+  private readonly owner = new VariableOwner(
+    'TransformedOptimizer with stateful transforms',
+    'build one withTransforms(...) per model',
+  );
   /** Set when a new wrapper took over this one's inner optimizer and state. */
   private released = false;
+  /** Set by {@link TransformedOptimizer.dispose}. */
+  private disposed = false;
 
   /**
    * @param optimizer Any `tf.Optimizer`; a {@link TransformedOptimizer} is taken apart (see the class notes).
@@ -86,11 +121,10 @@ export class TransformedOptimizer extends tf.Optimizer {
    */
   constructor(optimizer: tf.Optimizer, transforms: readonly GradientTransform[] = []) {
     super();
-    const fn = 'withTransforms';
+    const fn = caller ?? 'TransformedOptimizer';
+    caller = undefined;
     assertSingleTfjs(fn);
-    if (!(optimizer instanceof tf.Optimizer)) {
-      fail(fn, 'optimizer must be a tf.Optimizer, such as tf.train.adam()', optimizer);
-    }
+    if (!isOptimizer(optimizer)) fail(fn, 'optimizer must be a tf.Optimizer, such as tf.train.adam()', optimizer);
     if (!Array.isArray(transforms)) fail(fn, 'transforms must be an array of gradient transforms', transforms);
     const outer = checkTransforms(fn, transforms);
     const taken = optimizer instanceof TransformedOptimizer ? releaseOf(fn, optimizer) : undefined;
@@ -104,23 +138,38 @@ export class TransformedOptimizer extends tf.Optimizer {
       this.pipeline.setState(shifted);
       tf.dispose(Object.values(taken.state));
       this.skippedSteps = taken.skippedSteps;
+      this.owner.adopt(taken.variables);
     }
   }
 
   /** @internal Hands the inner optimizer and the state to a new wrapper; this one is spent afterwards. */
-  [RELEASE](): Released {
-    this.usable('withTransforms');
+  [RELEASE](fn = 'withTransforms'): Released {
+    this.usable(fn);
     this.released = true;
     return {
       optimizer: this.optimizer,
       transforms: this.transforms,
       state: this.pipeline.state,
       skippedSteps: this.skippedSteps,
+      variables: this.owner.names,
     };
   }
 
-  /** Throws when a new wrapper took over this one. */
+  /** Whether the transforms keep state across steps (then it serves one model's variables). */
+  private get stateful(): boolean {
+    return Object.keys(this.pipeline.state).length > 0;
+  }
+
+  /** Throws when a new wrapper took over this one, or it was disposed. */
   private usable(fn: string): void {
+    if (this.disposed) {
+      fail(
+        fn,
+        'this TransformedOptimizer was disposed (with its inner optimizer and transform state): make a new one',
+        this,
+        `a disposed TransformedOptimizer with transforms [${this.transforms.map((t) => t.kind).join(', ')}]`,
+      );
+    }
     if (this.released) {
       fail(
         fn,
@@ -140,13 +189,17 @@ export class TransformedOptimizer extends tf.Optimizer {
   applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
     this.usable('TransformedOptimizer.applyGradients');
     const view = viewGradients('TransformedOptimizer.applyGradients', variableGradients as GradientContainer);
+    checkVariables('TransformedOptimizer.applyGradients', view.grads);
+    const names = Object.keys(view.grads);
+    if (this.stateful) this.owner.claim('TransformedOptimizer.applyGradients', names);
     // The container was checked just above: run the transforms without checking it again.
-    const params = registeredValues(Object.keys(view.grads));
+    const params = registeredValues(names);
     const step = runTransforms(
       this.pipeline.transform,
       this.pipeline.state as Record<string, tf.Variable>,
       view.grads,
       params,
+      'TransformedOptimizer.applyGradients',
     );
     try {
       if (step.skip) this.skippedSteps++;
@@ -159,6 +212,7 @@ export class TransformedOptimizer extends tf.Optimizer {
 
   /** The current transform state, read to numbers (asynchronously: no blocking read). Keys as in the weights. */
   async readState(): Promise<Record<string, number | number[]>> {
+    this.usable('TransformedOptimizer.readState');
     const entries = Object.entries(this.pipeline.state);
     const data = await Promise.all(entries.map(([, t]) => t.data()));
     return Object.fromEntries(
@@ -183,10 +237,24 @@ export class TransformedOptimizer extends tf.Optimizer {
 
   /** Restores weights from {@link TransformedOptimizer.getWeights}: the inner optimizer's, then the transform state. */
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
-    this.usable('TransformedOptimizer.setWeights');
+    const fn = 'TransformedOptimizer.setWeights';
+    this.usable(fn);
+    checkWeightList(fn, weightValues);
     const own = weightValues.filter((w) => w.name.startsWith(STATE_PREFIX));
-    await this.optimizer.setWeights(weightValues.filter((w) => !w.name.startsWith(STATE_PREFIX)));
-    this.pipeline.setState(Object.fromEntries(own.map((w) => [w.name.slice(STATE_PREFIX.length), w.tensor])));
+    const state = Object.fromEntries(own.map((w) => [w.name.slice(STATE_PREFIX.length), w.tensor]));
+    const { transform } = this.pipeline;
+    const variables = this.pipeline.state as Record<string, tf.Variable>;
+    checkStates(fn, transform, variables, state); // before the inner optimizer's weights change
+    try {
+      await this.optimizer.setWeights(weightValues.filter((w) => !w.name.startsWith(STATE_PREFIX)));
+    } catch (e) {
+      if (e instanceof GradStabError) throw e;
+      throw new GradStabError(
+        `${fn}: the inner optimizer's weights must be the ones its getWeights() saved (${this.optimizer.getClassName()} ` +
+          `refused them: ${(e as Error)?.message ?? e}), got ${weightValues.length} weights.`,
+      );
+    }
+    assignStates(fn, transform, variables, state);
     // Counters a transform decides on the host with (accumulateGradients): read them here, asynchronously, so that
     // the first step after loading needs no blocking read.
     const counters = Object.values(this.pipeline.state).filter((t) => t.rank === 0 && t.dtype === 'int32');
@@ -195,8 +263,10 @@ export class TransformedOptimizer extends tf.Optimizer {
 
   /** Disposes the inner optimizer and the transform state (nothing, once a new wrapper took them over). */
   override dispose(): void {
-    if (this.released) return;
+    if (this.released || this.disposed) return;
+    this.disposed = true;
     this.optimizer.dispose();
+    disposeTfjsLeftovers(this.optimizer);
     this.pipeline.dispose();
   }
 
@@ -207,38 +277,62 @@ export class TransformedOptimizer extends tf.Optimizer {
     };
   }
 
-  /** Rebuilds the wrapper, its inner optimizer and its transforms from {@link getConfig}'s output. */
+  /**
+   * Rebuilds the wrapper, its inner optimizer and its transforms from {@link getConfig}'s output. A corrupt config
+   * (an unregistered or non-optimizer class name, a bad inner config, a transform that does not load) is a
+   * GradStabError; null values, which tfjs writes for missing ones, are taken as missing.
+   */
   static override fromConfig<T extends tf.serialization.Serializable>(
     cls: tf.serialization.SerializableConstructor<T>,
     config: tf.serialization.ConfigDict,
   ): T {
-    const inner = config.optimizer as Record<string, unknown> | undefined;
-    const className = inner?.className;
-    const entry =
-      typeof className === 'string' ? tf.serialization.SerializationMap.getMap().classNameMap[className] : undefined;
-    if (!entry) {
-      fail(
-        'TransformedOptimizer.fromConfig',
-        'config.optimizer.className must name a registered tf.Optimizer',
-        className,
-      );
+    const fn = 'TransformedOptimizer.fromConfig';
+    if (!isPlainObject(config)) fail(fn, 'config must be an object {optimizer, transforms}', config);
+    if (loading.has(config)) fail(fn, 'a config must not contain itself', config, 'an object that contains itself');
+    if (loading.size >= MAX_NESTING) fail(fn, `wrappers must not nest more than ${MAX_NESTING} deep`, config);
+    loading.add(config);
+    try {
+      const transforms = config.transforms ?? [];
+      if (!Array.isArray(transforms)) fail(fn, 'config.transforms must be an array', transforms);
+      // The transforms first: they hold no tensor until a pipeline initializes them, the inner optimizer may.
+      const built = Array.from(transforms, (t) => transformFromDescription(fn, t));
+      const optimizer = loadInnerOptimizer(fn, config.optimizer);
+      try {
+        return constructAs(fn, () => new cls(optimizer, built));
+      } catch (e) {
+        optimizer.dispose();
+        throw e;
+      }
+    } finally {
+      loading.delete(config);
     }
-    const [innerCls, innerFromConfig] = entry;
-    const optimizer = innerFromConfig(innerCls, (inner?.config ?? {}) as tf.serialization.ConfigDict);
-    const transforms = config.transforms;
-    if (!Array.isArray(transforms))
-      fail('TransformedOptimizer.fromConfig', 'config.transforms must be an array', transforms);
-    return new cls(optimizer, transforms.map(transformFromConfig));
   }
+}
+
+/** The configs {@link TransformedOptimizer.fromConfig} is loading (a nested wrapper's config is loaded inside). */
+const loading = new Set<unknown>();
+/** How deep saved wrappers may nest (a wrapper saved around a wrapper): far more than any real model. */
+const MAX_NESTING = 16;
+
+/**
+ * What tfjs 4's own dispose() leaves: MomentumOptimizer.dispose() frees its momentum scalar but not the learning-rate
+ * scalar it inherits from SGDOptimizer (`c`), one tensor per optimizer. gradstab owns the inner optimizer, so it
+ * frees that too.
+ */
+function disposeTfjsLeftovers(optimizer: tf.Optimizer): void {
+  // By class name: tf.Optimizer's instanceof (inherited by every optimizer class) is duck-typed.
+  if (optimizer.getClassName() !== 'Momentum') return;
+  const c = (optimizer as unknown as { c?: unknown }).c;
+  if (c instanceof tf.Tensor && !c.isDisposed) c.dispose();
 }
 
 /** The wrapped wrapper's inner optimizer and state, from whichever build of gradstab made it. */
 function releaseOf(fn: string, wrapper: TransformedOptimizer): Released {
-  const release = (wrapper as unknown as Record<symbol, (() => Released) | undefined>)[RELEASE];
+  const release = (wrapper as unknown as Record<symbol, ((fn: string) => Released) | undefined>)[RELEASE];
   if (typeof release !== 'function') {
     fail(fn, 'optimizer must be a TransformedOptimizer of this version of gradstab', wrapper);
   }
-  return release.call(wrapper);
+  return release.call(wrapper, fn);
 }
 
 /** A chain's state key (`<position>/<rest>`) with the position moved by `by`. */
@@ -252,7 +346,7 @@ function registeredValues(names: readonly string[]): tf.NamedTensorMap {
   const params: tf.NamedTensorMap = {};
   for (const name of names) {
     const v = registry[name];
-    if (v) params[name] = v;
+    if (v) setNamed(params, name, v);
   }
   return params;
 }
@@ -285,5 +379,5 @@ registerClassOnce(TransformedOptimizer);
  * ```
  */
 export function withTransforms(optimizer: tf.Optimizer, ...transforms: GradientTransform[]): TransformedOptimizer {
-  return new TransformedOptimizer(optimizer, transforms);
+  return constructAs('withTransforms', () => new TransformedOptimizer(optimizer, transforms));
 }

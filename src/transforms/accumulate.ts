@@ -6,12 +6,14 @@ import type { GradientTransform } from './types.js';
 
 /** Options of {@link accumulateGradients}. */
 export interface AccumulateGradientsOptions {
-  /** How many calls (micro-batches) make one update, a whole number >= 1. Required. */
+  /** How many calls (micro-batches) make one update, a whole number from 1 to 2^31 - 1. Required. */
   readonly steps: number;
 }
 
 const FN = 'accumulateGradients';
 const SUM = 'sum/';
+/** The largest `steps`: the call count is an int32 on the device. */
+const MAX_STEPS = 2 ** 31 - 1;
 
 /**
  * Gradient accumulation: averages the gradients of `steps` consecutive calls and lets the optimizer update once
@@ -46,13 +48,13 @@ const SUM = 'sum/';
  * ```
  */
 export function accumulateGradients(options: AccumulateGradientsOptions): GradientTransform {
-  const opts = optionsObject<AccumulateGradientsOptions>(FN, options ?? {}, ['steps']);
-  const steps = wholeNumber(FN, 'steps', opts.steps, 1);
+  const opts = optionsObject<AccumulateGradientsOptions>(FN, options, ['steps']);
+  const steps = wholeNumber(FN, 'steps', opts.steps, 1, false, MAX_STEPS);
   return {
     kind: FN,
     config: { steps },
     init: () => ({ count: remember(tf.scalar(0, 'int32'), 0) }),
-    isLazyStateKey: (key) => key.startsWith(SUM),
+    isLazyStateKey: (key) => /^sum\/(0|[1-9]\d*)$/.test(key),
     update: (grads, state) => {
       const count = hostValue(state.count as tf.Tensor) + 1;
       const names = Object.keys(grads);
@@ -81,4 +83,4 @@ export function accumulateGradients(options: AccumulateGradientsOptions): Gradie
   };
 }
 
-registerBuiltInTransform(FN, (c) => accumulateGradients({ steps: c.steps as number }));
+registerBuiltInTransform(FN, (c) => accumulateGradients({ steps: c.steps as number }), ['steps']);

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { affineAlongLastAxis, fusedLastAxisPays } from '../internal/last-axis-affine.js';
-import { fail, optionsObject, positiveFinite } from '../internal/validate.js';
+import { setNamed } from '../internal/map-grads.js';
+import { fail, isPlainObject, optionsObject, positiveFloat32 } from '../internal/validate.js';
 import { registerBuiltInTransform } from './registry.js';
 import type { GradientTransform } from './types.js';
 
@@ -10,11 +11,15 @@ export type ExcludeVariables = RegExp | ((name: string) => boolean);
 /** Options of {@link adaptiveGradClip}. */
 export interface AdaptiveGradClipOptions {
   /**
-   * The largest ratio of a unit's gradient norm to its weight norm, > 0. Defaults to 0.01, the paper's value for
-   * batches of 1024 to 4096; smaller batches tolerate larger values (0.02 to 0.16 in its ablations).
+   * The largest ratio of a unit's gradient norm to its weight norm, > 0 (and > 0 and finite in float32). Defaults to
+   * 0.01, the paper's value for batches of 1024 to 4096; smaller batches tolerate larger values (0.02 to 0.16 in its
+   * ablations).
    */
   readonly clipping?: number;
-  /** The smallest weight norm used, > 0, so that units whose weights are zero can still move. Defaults to 1e-3. */
+  /**
+   * The smallest weight norm used, > 0 (and > 0 and finite in float32), so that units whose weights are zero can still
+   * move. Defaults to 1e-3.
+   */
   readonly eps?: number;
   /**
    * Variables not to clip, by name: a RegExp (`/^head\//`) or a predicate. The paper does not clip the final
@@ -81,8 +86,8 @@ function excluder(exclude: unknown): (name: string) => boolean {
  */
 export function adaptiveGradClip(options?: AdaptiveGradClipOptions): GradientTransform {
   const opts = optionsObject<AdaptiveGradClipOptions>(FN, options, ['clipping', 'eps', 'exclude']);
-  const clipping = positiveFinite(FN, 'clipping', opts.clipping ?? 0.01);
-  const eps = positiveFinite(FN, 'eps', opts.eps ?? 1e-3);
+  const clipping = positiveFloat32(FN, 'clipping', opts.clipping ?? 0.01);
+  const eps = positiveFloat32(FN, 'eps', opts.eps ?? 1e-3);
   const isExcluded = excluder(opts.exclude);
   const exclude =
     opts.exclude instanceof RegExp ? { source: opts.exclude.source, flags: opts.exclude.flags } : opts.exclude;
@@ -96,8 +101,12 @@ export function adaptiveGradClip(options?: AdaptiveGradClipOptions): GradientTra
       const norms: tf.Tensor[] = [];
       const factors: tf.Tensor[] = [];
       for (const [name, g] of Object.entries(grads)) {
+        if (g.size === 0) {
+          setNamed(out, name, g); // no entries, no unit to clip (and a reshape of [3, 0] by units would fail)
+          continue;
+        }
         if (isExcluded(name)) {
-          out[name] = g;
+          setNamed(out, name, g);
           norms.push(tf.reshape(unitNorms(g), [-1]));
           factors.push(tf.ones([norms[norms.length - 1]?.size as number]));
           continue;
@@ -119,10 +128,13 @@ export function adaptiveGradClip(options?: AdaptiveGradClipOptions): GradientTra
         // One per-unit factor, then one full-size multiply: 1 where the unit is within its limit.
         const factor = tf.where(over, tf.div(limit, tf.maximum(gNorm, GRAD_EPS)), tf.onesLike(gNorm));
         // On cpu a broadcasting multiply by a [1, units] factor is the slow path; the fused kernel scales in one pass.
-        out[name] =
+        setNamed(
+          out,
+          name,
           g.rank >= 2 && fusedLastAxisPays()
             ? affineAlongLastAxis(g, tf.reshape(factor, [-1]), null)
-            : tf.mul(g, factor);
+            : tf.mul(g, factor),
+        );
         norms.push(tf.reshape(gNorm, [-1]));
         factors.push(tf.reshape(factor, [-1]));
       }
@@ -142,11 +154,30 @@ export function adaptiveGradClip(options?: AdaptiveGradClipOptions): GradientTra
   };
 }
 
-registerBuiltInTransform(FN, (c) => {
-  const e = c.exclude as { source?: unknown; flags?: unknown } | undefined;
-  const exclude =
-    e === undefined || e === null
-      ? undefined
-      : new RegExp(String(e.source), typeof e.flags === 'string' ? e.flags : '');
-  return adaptiveGradClip({ clipping: c.clipping as number, eps: c.eps as number, ...(exclude ? { exclude } : {}) });
-});
+/** The RegExp a saved config holds as `{source, flags}`. */
+function savedExclude(saved: unknown): RegExp | undefined {
+  if (saved === undefined) return undefined;
+  const rule = 'exclude must be a saved RegExp {source, flags} (two strings)';
+  if (!isPlainObject(saved)) fail(FN, rule, saved);
+  const { source, flags } = optionsObject<{ source: string; flags: string }>(FN, saved, ['source', 'flags']);
+  if (typeof source !== 'string' || typeof flags !== 'string') fail(FN, rule, saved);
+  try {
+    return new RegExp(source, flags);
+  } catch (e) {
+    return fail(
+      FN,
+      `exclude must be a valid regular expression (${(e as Error).message})`,
+      saved,
+      `/${source}/${flags}`,
+    );
+  }
+}
+
+registerBuiltInTransform(
+  FN,
+  (c) => {
+    const exclude = savedExclude(c.exclude);
+    return adaptiveGradClip({ clipping: c.clipping as number, eps: c.eps as number, ...(exclude ? { exclude } : {}) });
+  },
+  ['clipping', 'eps', 'exclude'],
+);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { applyClip, clipFactor, clippedNorm, NORM_EPS, normValue, scaledNormOfAll } from '../internal/norms.js';
 import { fail, optionsObject, wholeNumber } from '../internal/validate.js';
-import { normOfAll } from './global-norm.js';
 import { registerBuiltInTransform } from './registry.js';
 import type { GradientTransform } from './types.js';
 
@@ -9,15 +9,19 @@ export interface AutoClipOptions {
   /** Which percentile of the recorded norms is the threshold, in [0, 100]. Defaults to 10, the paper's value. */
   readonly percentile?: number;
   /**
-   * How many of the latest global norms to keep (on the device), a whole number >= 1. Defaults to 1000. The paper
-   * keeps every norm since the start; a window bounds memory and lets the threshold follow the training.
+   * How many of the latest global norms to keep (on the device), a whole number from 1 to 1e6 (the state is a ring of
+   * that many float32 values, sorted at every step). Defaults to 1000. The paper keeps every norm since the start; a
+   * window bounds memory and lets the threshold follow the training.
    */
   readonly window?: number;
 }
 
+/** The largest `window`: a ring of 1e6 float32 values (4 MB), sorted at every step. */
+const MAX_WINDOW = 1e6;
+
 const FN = 'autoClip';
-/** PyTorch's guard in `clip_grad_norm_`, which the AutoClip reference calls. */
-const NORM_EPS = 1e-6;
+/** The largest finite float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
  * AutoClip (Seetharaman, Wichern, Pardo & Le Roux 2020, "AutoClip: Adaptive Gradient Clipping for Source
@@ -26,8 +30,9 @@ const NORM_EPS = 1e-6;
  * `min(1, threshold / (N + 1e-6))` as `clip_grad_norm_`. The history is a ring of the latest `window` norms held on
  * the device; nothing is read.
  *
- * A non-finite N is not recorded (the threshold comes from the finite norms) and clips as {@link clipByGlobalNorm}
- * would; put {@link skipNonFinite} first to drop such steps.
+ * A step whose gradients hold NaN or Infinity is not recorded (the threshold comes from the finite norms) and clips
+ * as {@link clipByGlobalNorm} would; put {@link skipNonFinite} first to drop such steps. Finite gradients whose norm
+ * is beyond float32's range (3.4e38) are recorded as 3.4e38 and scaled to the threshold, never to 0.
  *
  * State: `history` (the ring), `recorded` (norms recorded so far), and the last step's figures `norm`,
  * `threshold` and `clippedNorm`.
@@ -49,7 +54,7 @@ export function autoClip(options?: AutoClipOptions): GradientTransform {
   if (typeof percentile !== 'number' || !(percentile >= 0 && percentile <= 100)) {
     fail(FN, 'percentile must be a number in [0, 100]', percentile);
   }
-  const window = wholeNumber(FN, 'window', opts.window ?? 1000, 1);
+  const window = wholeNumber(FN, 'window', opts.window ?? 1000, 1, false, MAX_WINDOW);
   return {
     kind: FN,
     config: { percentile, window },
@@ -61,8 +66,12 @@ export function autoClip(options?: AutoClipOptions): GradientTransform {
       clippedNorm: tf.scalar(0),
     }),
     update: (grads, state) => {
-      const norm = normOfAll(Object.values(grads), 2);
-      const finite = tf.isFinite(norm);
+      const measured = scaledNormOfAll(Object.values(grads), 2);
+      const norm = normValue(measured);
+      // Finite gradients can have a norm beyond float32's range (Infinity once formed): such a norm is recorded as
+      // float32's largest value, the most the ring can hold; gradients with NaN or Infinity entries are not.
+      const finite = tf.logicalAnd(tf.isFinite(measured.scale), tf.isFinite(measured.reduced));
+      const recordedNorm = tf.minimum(norm, FLOAT32_MAX);
       const recorded = state.recorded as tf.Tensor;
       const slots = tf.range(0, window, 1, 'int32');
       const size = tf.scalar(window, 'int32'); // plain numbers would turn the int32 counters into float32
@@ -70,14 +79,14 @@ export function autoClip(options?: AutoClipOptions): GradientTransform {
       const slot = tf.mod(recorded, size);
       const write = tf.logicalAnd(tf.equal(slots, slot), finite);
       // N in every slot by a broadcasting multiply (tf.broadcastTo tiles, which reads back on cpu).
-      const everywhere = tf.mul(tf.onesLike(state.history as tf.Tensor), norm);
+      const everywhere = tf.mul(tf.onesLike(state.history as tf.Tensor), recordedNorm);
       const history = tf.where(write, everywhere, state.history as tf.Tensor);
       const nextRecorded = tf.add(recorded, tf.cast(finite, 'int32'));
       const threshold = percentileOf(history, tf.minimum(nextRecorded, size), percentile, window, slots);
-      const coef = tf.minimum(tf.div(threshold, tf.add(norm, NORM_EPS)), 1);
+      const factor = clipFactor(threshold as tf.Scalar, measured, NORM_EPS);
       return {
-        grads: Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, tf.mul(g, coef)])),
-        state: { history, recorded: nextRecorded, norm, threshold, clippedNorm: tf.mul(norm, coef) },
+        grads: Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, applyClip(g, factor)])),
+        state: { history, recorded: nextRecorded, norm, threshold, clippedNorm: clippedNorm(measured, factor) },
       };
     },
   };
@@ -106,4 +115,7 @@ function percentileOf(values: tf.Tensor, count: tf.Tensor, p: number, size: numb
   return tf.where(tf.greater(count, 0), value, tf.zerosLike(value));
 }
 
-registerBuiltInTransform(FN, (c) => autoClip({ percentile: c.percentile as number, window: c.window as number }));
+registerBuiltInTransform(FN, (c) => autoClip({ percentile: c.percentile as number, window: c.window as number }), [
+  'percentile',
+  'window',
+]);

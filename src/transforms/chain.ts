@@ -1,6 +1,6 @@
 import type { NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
 import { fail } from '../internal/validate.js';
-import { buildTransform, checkTransforms, registerBuiltInTransform } from './registry.js';
+import { checkTransforms, registerBuiltInTransform, transformFromDescription } from './registry.js';
 import type { GradientTransform, TransformState } from './types.js';
 
 /**
@@ -61,8 +61,13 @@ function subState(state: TransformState, index: number): TransformState {
   return out;
 }
 
-registerBuiltInTransform('chain', (c) => {
-  const list = c.transforms;
-  if (!Array.isArray(list)) fail('chain', 'config.transforms must be an array', list);
-  return chain(...list.map((t: { kind: string; config: Record<string, unknown> }) => buildTransform(t.kind, t.config)));
-});
+registerBuiltInTransform(
+  'chain',
+  (c, fn) => {
+    const list = c.transforms;
+    if (!Array.isArray(list)) fail('chain', 'config.transforms must be an array', list);
+    // Array.from, not map: a hole is a corrupt entry too.
+    return chain(...Array.from(list, (t) => transformFromDescription(fn, t, false)));
+  },
+  ['transforms'],
+);

@@ -1,14 +1,9 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { mapGrads } from '../internal/map-grads.js';
-import { safeNorm } from '../internal/norms.js';
-import { optionsObject, positiveFinite } from '../internal/validate.js';
-import { normOfAll } from './global-norm.js';
+import { applyClip, clipFactor, NORM_EPS, scaledNorm, scaledNormOfAll } from '../internal/norms.js';
+import { optionsObject, positiveFloat32 } from '../internal/validate.js';
 import { parseNormType } from './norm-type.js';
 import { registerBuiltInTransform } from './registry.js';
 import type { GradientTransform, NormType } from './types.js';
-
-/** PyTorch's guard in `clip_grad_norm_`: keeps the coefficient finite when the norm is 0. */
-const NORM_EPS = 1e-6;
 
 /**
  * Rescales each gradient tensor on its own so that its L2 norm is at most `maxNorm`: Keras's `clipnorm`,
@@ -16,7 +11,7 @@ const NORM_EPS = 1e-6;
  *
  * Use {@link clipByGlobalNorm} to keep the direction of the whole update (PyTorch's and optax's usual choice).
  *
- * @param maxNorm The largest L2 norm a single gradient tensor may have; a finite number > 0.
+ * @param maxNorm The largest L2 norm a single gradient tensor may have; a finite number > 0, also in float32.
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs';
@@ -27,13 +22,14 @@ const NORM_EPS = 1e-6;
  * ```
  */
 export function clipByNorm(maxNorm: number): GradientTransform {
-  const limit = positiveFinite('clipByNorm', 'maxNorm', maxNorm);
+  const limit = positiveFloat32('clipByNorm', 'maxNorm', maxNorm);
   return {
     kind: 'clipByNorm',
     config: { maxNorm: limit },
     init: () => ({}),
     update: (grads, state) => ({
-      grads: mapGrads(grads, (g) => tf.mul(g, tf.div(limit, tf.maximum(safeNorm(g, 2), limit)))),
+      // Keras's g * maxNorm / max(||g||, maxNorm) is g * min(1, maxNorm / ||g||), taken without forming ||g||.
+      grads: mapGrads(grads, (g) => applyClip(g, clipFactor(limit, scaledNorm(g, 2), 0))),
       state,
     }),
   };
@@ -53,7 +49,7 @@ export interface ClipByGlobalNormOptions {
  *
  * Pascanu, Mikolov & Bengio (2013), "On the difficulty of training recurrent neural networks".
  *
- * @param maxNorm The largest global norm allowed; a finite number > 0.
+ * @param maxNorm The largest global norm allowed; a finite number > 0, also in float32.
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs';
@@ -64,7 +60,7 @@ export interface ClipByGlobalNormOptions {
  * ```
  */
 export function clipByGlobalNorm(maxNorm: number, options?: ClipByGlobalNormOptions): GradientTransform {
-  const limit = positiveFinite('clipByGlobalNorm', 'maxNorm', maxNorm);
+  const limit = positiveFloat32('clipByGlobalNorm', 'maxNorm', maxNorm);
   const opts = optionsObject<ClipByGlobalNormOptions>('clipByGlobalNorm', options, ['normType']);
   const normType = parseNormType('clipByGlobalNorm', opts.normType);
   return {
@@ -72,14 +68,15 @@ export function clipByGlobalNorm(maxNorm: number, options?: ClipByGlobalNormOpti
     config: { maxNorm: limit, normType },
     init: () => ({}),
     update: (grads, state) => {
-      const norm = normOfAll(Object.values(grads), normType);
-      const coef = tf.minimum(tf.div(limit, tf.add(norm, NORM_EPS)), 1);
-      return { grads: mapGrads(grads, (g) => tf.mul(g, coef)), state };
+      const factor = clipFactor(limit, scaledNormOfAll(Object.values(grads), normType), NORM_EPS);
+      return { grads: mapGrads(grads, (g) => applyClip(g, factor)), state };
     },
   };
 }
 
-registerBuiltInTransform('clipByNorm', (c) => clipByNorm(c.maxNorm as number));
-registerBuiltInTransform('clipByGlobalNorm', (c) =>
-  clipByGlobalNorm(c.maxNorm as number, { normType: c.normType as NormType }),
+registerBuiltInTransform('clipByNorm', (c) => clipByNorm(c.maxNorm as number), ['maxNorm']);
+registerBuiltInTransform(
+  'clipByGlobalNorm',
+  (c) => clipByGlobalNorm(c.maxNorm as number, { normType: c.normType as NormType }),
+  ['maxNorm', 'normType'],
 );

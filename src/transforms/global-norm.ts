@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkGradient } from '../internal/grads.js';
-import { flatConcat, safeNorm } from '../internal/norms.js';
+import { normValue, scaledNormOfAll } from '../internal/norms.js';
 import { fail, optionsObject } from '../internal/validate.js';
 import { parseNormType } from './norm-type.js';
 import type { NormType } from './types.js';
@@ -17,7 +17,8 @@ export interface GlobalNormOptions {
  * An Infinity entry gives Infinity and a NaN entry NaN. Runs on the device and reads nothing; the caller disposes
  * the returned scalar.
  *
- * @param grads A map of gradients (as from `tf.variableGrads`) or an array of tensors.
+ * @param grads A map of gradients (as from `tf.variableGrads`, or a `Map` of them) or an array of tensors. Empty
+ *   tensors add nothing: the norm of nothing is 0.
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs';
@@ -26,12 +27,16 @@ export interface GlobalNormOptions {
  * n.print(); // 5
  * ```
  */
-export function globalNorm(grads: tf.NamedTensorMap | readonly tf.Tensor[], options?: GlobalNormOptions): tf.Scalar {
+export function globalNorm(
+  grads: tf.NamedTensorMap | readonly tf.Tensor[] | ReadonlyMap<string, tf.Tensor>,
+  options?: GlobalNormOptions,
+): tf.Scalar {
   const opts = optionsObject<GlobalNormOptions>('globalNorm', options, ['normType']);
   const normType = parseNormType('globalNorm', opts.normType);
   if (grads === null || typeof grads !== 'object')
-    fail('globalNorm', 'grads must be a map or an array of tensors', grads);
-  const tensors = (Array.isArray(grads) ? grads : Object.values(grads)).filter((t): t is tf.Tensor => t != null);
+    fail('globalNorm', 'grads must be a map (object or Map) or an array of tensors', grads);
+  const held = Array.isArray(grads) ? grads : grads instanceof Map ? [...grads.values()] : Object.values(grads);
+  const tensors = held.filter((t): t is tf.Tensor => t != null);
   for (const t of tensors) {
     if (!(t instanceof tf.Tensor)) fail('globalNorm', 'grads must hold tensors', t);
     checkGradient('globalNorm', null, t);
@@ -41,6 +46,5 @@ export function globalNorm(grads: tf.NamedTensorMap | readonly tf.Tensor[], opti
 
 /** The global norm without validation, for the transforms that already validated their input. */
 export function normOfAll(tensors: readonly tf.Tensor[], normType: NormType): tf.Scalar {
-  if (tensors.length === 0) return tf.scalar(0);
-  return tf.tidy(() => safeNorm(flatConcat(tensors), normType));
+  return tf.tidy(() => normValue(scaledNormOfAll(tensors, normType)));
 }

@@ -54,7 +54,8 @@ export function skipNonFinite(options?: SkipNonFiniteOptions): GradientTransform
     config: { maxConsecutive },
     init: () => ({ consecutive: zero(), totalNonFinite: zero(), totalSkipped: zero() }),
     update: (grads, state) => {
-      const tensors = Object.values(grads);
+      // Empty tensors hold nothing non-finite (and tf.all over nothing reads uninitialised memory on wasm).
+      const tensors = Object.values(grads).filter((t) => t.size > 0);
       const finite = tensors.length === 0 ? tf.scalar(true, 'bool') : tf.all(tf.isFinite(flatConcat(tensors)));
       const bad = tf.cast(tf.logicalNot(finite), 'int32');
       const one = tf.scalar(1, 'int32');
@@ -75,4 +76,6 @@ export function skipNonFinite(options?: SkipNonFiniteOptions): GradientTransform
   };
 }
 
-registerBuiltInTransform('skipNonFinite', (c) => skipNonFinite({ maxConsecutive: c.maxConsecutive as number }));
+registerBuiltInTransform('skipNonFinite', (c) => skipNonFinite({ maxConsecutive: c.maxConsecutive as number }), [
+  'maxConsecutive',
+]);

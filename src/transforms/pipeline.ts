@@ -1,7 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { viewGradients } from '../internal/grads.js';
-import { fail } from '../internal/validate.js';
+import { checkParams, viewGradients } from '../internal/grads.js';
+import { setNamed } from '../internal/map-grads.js';
+import { fail, withCaller } from '../internal/validate.js';
+import { VariableOwner } from '../internal/variable-owner.js';
 import { chain } from './chain.js';
+import { checkTransforms } from './registry.js';
 import type { GradientTransform } from './types.js';
 
 /** The outcome of one {@link GradientPipeline.apply}. */
@@ -59,8 +62,15 @@ export interface GradientPipeline {
  * ```
  */
 export function gradientPipeline(...transforms: GradientTransform[]): GradientPipeline {
-  const transform = chain(...transforms);
+  const transform = chain(...checkTransforms('gradientPipeline', transforms));
   const state: Record<string, tf.Variable> = {};
+  let disposed = false;
+  const usable = (fn: string) => {
+    if (disposed) {
+      fail(fn, 'this pipeline was disposed: build a new one with gradientPipeline(...)', null, 'a disposed pipeline');
+    }
+  };
+  const owner = new VariableOwner('gradient pipeline with stateful transforms', 'build one gradientPipeline per model');
   tf.tidy(() => {
     for (const [key, value] of Object.entries(transform.init())) state[key] = tf.variable(value, false);
   });
@@ -68,14 +78,17 @@ export function gradientPipeline(...transforms: GradientTransform[]): GradientPi
     transform,
     state,
     apply(grads, params) {
-      return runTransforms(transform, state, viewGradients('gradientPipeline.apply', grads).grads, params);
+      usable('gradientPipeline.apply');
+      const checked = viewGradients('gradientPipeline.apply', grads).grads;
+      if (Object.keys(state).length > 0) owner.claim('gradientPipeline.apply', Object.keys(checked));
+      return runTransforms(transform, state, checked, checkParams('gradientPipeline.apply', params));
     },
     setState(values) {
-      const fn = 'gradientPipeline.setState';
-      if (values === null || typeof values !== 'object') fail(fn, 'state must be a map of tensors', values);
-      for (const [key, value] of Object.entries(values)) assignState(fn, transform, state, key, value);
+      usable('gradientPipeline.setState');
+      assignStates('gradientPipeline.setState', transform, state, values);
     },
     dispose() {
+      disposed = true;
       for (const key of Object.keys(state)) {
         state[key]?.dispose();
         delete state[key];
@@ -93,12 +106,13 @@ export function runTransforms(
   state: Record<string, tf.Variable>,
   input: tf.NamedTensorMap,
   params?: tf.NamedTensorMap,
+  fn = 'gradientPipeline.apply',
 ): PipelineStep {
-  const fn = 'gradientPipeline.apply';
   // Tensors the caller must not lose: a transform may hand back a variable as a gradient.
   const owned = new Set<tf.Tensor>([...Object.values(params ?? {}), ...Object.values(state)]);
   return tf.tidy(() => {
-    const result = transform.update(input, state, params ? { params } : {});
+    // A transform's error names the transform; the user called `fn`: `fn: adaptiveGradClip: needs ...`.
+    const result = withCaller(fn, () => transform.update(input, state, params ? { params } : {}));
     for (const [key, value] of Object.entries(result.state)) assignState(fn, transform, state, key, value);
     const out: tf.NamedTensorMap = {};
     for (const name of Object.keys(input)) {
@@ -112,7 +126,7 @@ export function runTransforms(
           `[${names.join(', ')}]`,
         );
       }
-      out[name] = owned.has(g) ? tf.clone(g) : g;
+      setNamed(out, name, owned.has(g) ? tf.clone(g) : g);
     }
     return { grads: out, skip: result.skip === true };
   });
@@ -129,16 +143,66 @@ function assignState(
   key: string,
   value: unknown,
 ): void {
-  const current = state[key];
-  if (!current) {
-    if (transform.isLazyStateKey?.(key) && value instanceof tf.Tensor) {
-      state[key] = tf.variable(value, false);
-      return;
-    }
-    fail(fn, `state keys are those the transforms' init() created (${Object.keys(state).join(', ') || 'none'})`, key);
+  const current = Object.hasOwn(state, key) ? state[key] : undefined;
+  if (!current && transform.isLazyStateKey?.(key) && value instanceof tf.Tensor && !value.isDisposed) {
+    setNamed(state, key, tf.variable(value, false));
+    return;
   }
   if (current === value) return;
+  checkStateValue(fn, state, key, value);
+  (current as tf.Variable).assign(value as tf.Tensor);
+}
+
+/**
+ * Sets state values by key (as loaded from saved weights), all or none: every key must exist or be one the transform
+ * creates lazily, every value a live tensor of the current shape and dtype, and lazy keys that end in an index
+ * (`sum/0`, `sum/1`...) numbered from 0 without a gap. `fn` names the function the user called.
+ */
+export function assignStates(
+  fn: string,
+  transform: GradientTransform,
+  state: Record<string, tf.Variable>,
+  values: unknown,
+): void {
+  // Everything is checked before anything is assigned, so that a bad entry leaves the state as it was.
+  checkStates(fn, transform, state, values);
+  for (const [key, value] of Object.entries(values as Record<string, unknown>)) {
+    assignState(fn, transform, state, key, value);
+  }
+}
+
+/** The checks of {@link assignStates}, without assigning anything. */
+export function checkStates(
+  fn: string,
+  transform: GradientTransform,
+  state: Readonly<Record<string, tf.Variable>>,
+  values: unknown,
+): void {
+  if (values === null || typeof values !== 'object' || Array.isArray(values)) {
+    fail(fn, 'state must be a map {key: tensor}', values);
+  }
+  const entries = Object.entries(values as Record<string, unknown>);
+  const lazy: string[] = Object.keys(state).filter((k) => transform.isLazyStateKey?.(k));
+  for (const [key, value] of entries) {
+    const known = Object.hasOwn(state, key);
+    if (!known && transform.isLazyStateKey?.(key) && value instanceof tf.Tensor && !value.isDisposed) {
+      lazy.push(key);
+      continue;
+    }
+    if (known && (state[key] as tf.Variable) === value) continue;
+    checkStateValue(fn, state, key, value);
+  }
+  checkIndexedKeys(fn, lazy);
+}
+
+/** The checks of {@link assignState} for a key that exists, without assigning. */
+function checkStateValue(fn: string, state: Readonly<Record<string, tf.Variable>>, key: string, value: unknown): void {
+  const current = Object.hasOwn(state, key) ? state[key] : undefined;
+  if (!current) {
+    fail(fn, `state keys are those the transforms' init() created (${Object.keys(state).join(', ') || 'none'})`, key);
+  }
   if (!(value instanceof tf.Tensor)) fail(fn, `the state ${JSON.stringify(key)} must be a tensor`, value);
+  if (value.isDisposed) fail(fn, `the state ${JSON.stringify(key)} must not be disposed`, value, 'a disposed tensor');
   if (current.dtype !== value.dtype || !tf.util.arraysEqual(current.shape, value.shape)) {
     fail(
       fn,
@@ -147,5 +211,27 @@ function assignState(
       `shape [${value.shape}] and dtype ${value.dtype}`,
     );
   }
-  current.assign(value);
+}
+
+/** Lazy keys `<prefix><index>` of one prefix must be numbered 0, 1, ... n - 1 (one per gradient, by position). */
+function checkIndexedKeys(fn: string, keys: readonly string[]): void {
+  const byPrefix = new Map<string, number[]>();
+  for (const key of keys) {
+    const match = /^(.*\/)(0|[1-9]\d*)$/.exec(key);
+    if (!match) continue;
+    const list = byPrefix.get(match[1] as string) ?? [];
+    list.push(Number(match[2]));
+    byPrefix.set(match[1] as string, list);
+  }
+  for (const [prefix, indices] of byPrefix) {
+    const sorted = [...new Set(indices)].sort((a, b) => a - b);
+    const gap = sorted.findIndex((n, i) => n !== i);
+    if (gap >= 0) {
+      fail(
+        fn,
+        `the state keys ${prefix}<i> (one per gradient, by position) must be numbered from 0 without a gap`,
+        `${prefix}${sorted[gap]}`,
+      );
+    }
+  }
 }

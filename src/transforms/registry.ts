@@ -1,10 +1,16 @@
 import { decodeConfig, encodeConfig } from '../internal/config-codec.js';
 import { shared } from '../internal/identity.js';
-import { fail } from '../internal/validate.js';
+import { fail, isPlainObject, optionsObject, withCaller, withoutNulls } from '../internal/validate.js';
 import type { GradientTransform, TransformConfig } from './types.js';
 
 /** Rebuilds a transform from the `config` it reported. */
 export type TransformFactory = (config: Readonly<Record<string, unknown>>) => GradientTransform;
+
+/**
+ * A built-in kind's factory: it also gets the name of the function that is loading (for the errors of nested
+ * loads, as a chain's), and a config whose keys were checked and whose null values were dropped.
+ */
+type BuiltInFactory = (config: Readonly<Record<string, unknown>>, fn: string) => GradientTransform;
 
 // Shared by the ES-module and CommonJS builds of gradstab in one process: a transform registered through either
 // loads through both (tfjs keeps whichever build's TransformedOptimizer registered first).
@@ -13,11 +19,18 @@ const { factories, builtInKinds } = shared('transformRegistry', () => ({
   builtInKinds: new Set<string>(),
 }));
 
-/** Registers a kind that ships with gradstab; a second build of the package keeps the first one's factory. */
-export function registerBuiltInTransform(kind: string, factory: TransformFactory): void {
+/** The config keys of each built-in kind (this build's): a saved config with another key is corrupt. */
+const builtInKeys = new Map<string, readonly string[]>();
+
+/**
+ * Registers a kind that ships with gradstab, whose saved config has the given keys; a second build of the package
+ * keeps the first one's factory.
+ */
+export function registerBuiltInTransform(kind: string, factory: BuiltInFactory, keys: readonly string[] = []): void {
+  builtInKeys.set(kind, keys);
   if (builtInKinds.has(kind)) return;
   builtInKinds.add(kind);
-  factories.set(kind, factory);
+  factories.set(kind, factory as TransformFactory);
 }
 
 /**
@@ -77,11 +90,12 @@ export function isGradientTransform(value: unknown): value is GradientTransform 
 
 /** Throws unless every item is a gradient transform; `fn` names the caller in the error. */
 export function checkTransforms(fn: string, transforms: readonly unknown[]): GradientTransform[] {
-  transforms.forEach((t, i) => {
+  for (let i = 0; i < transforms.length; i++) {
+    const t = transforms[i]; // a for loop, not forEach: a hole in the array is checked too
     if (!isGradientTransform(t)) {
       fail(fn, `transform ${i} must be a gradient transform (an object with kind, config, init and update)`, t);
     }
-  });
+  }
   return [...(transforms as GradientTransform[])];
 }
 
@@ -97,6 +111,9 @@ export function checkTransforms(fn: string, transforms: readonly unknown[]): Gra
  */
 export function transformToConfig(transform: GradientTransform): TransformConfig {
   const fn = 'transformToConfig';
+  if (!isGradientTransform(transform)) {
+    fail(fn, 'transform must be a gradient transform (an object with kind, config, init and update)', transform);
+  }
   return {
     kind: encodeConfig(fn, transform.kind) as string,
     config: encodeConfig(fn, transform.config) as Record<string, unknown>,
@@ -105,6 +122,8 @@ export function transformToConfig(transform: GradientTransform): TransformConfig
 
 /**
  * Rebuilds a transform from {@link transformToConfig}'s output, after JSON or a tfjs save/load round trip too.
+ * A corrupt description (a missing or unregistered kind, a config its factory refuses, a key it does not know) is a
+ * GradStabError; null values in a built-in kind's config are taken as missing, as tfjs writes missing values.
  *
  * @example
  * ```ts
@@ -116,18 +135,40 @@ export function transformToConfig(transform: GradientTransform): TransformConfig
  * ```
  */
 export function transformFromConfig(description: unknown): GradientTransform {
-  const d = description as Partial<TransformConfig> | null;
-  if (d === null || typeof d !== 'object' || typeof d.kind !== 'string') {
-    fail('transformFromConfig', 'a transform description must be an object {kind, config}', description);
-  }
-  return buildTransform(decodeConfig(d.kind) as string, decodeConfig(d.config ?? {}) as Record<string, unknown>);
+  return transformFromDescription('transformFromConfig', description);
 }
 
-/** Rebuilds a transform from its kind and plain (decoded) config. */
-export function buildTransform(kind: string, config: Readonly<Record<string, unknown>>): GradientTransform {
-  const factory = factories.get(kind);
-  if (!factory) {
-    fail('transformFromConfig', 'kind must be registered with registerTransform(kind, factory) before loading', kind);
+/**
+ * {@link transformFromConfig} for a loader named `fn` (`TransformedOptimizer.fromConfig`, a chain's factory).
+ * `encoded` is false for a description inside a config that was decoded already (a chain's parts).
+ */
+export function transformFromDescription(fn: string, description: unknown, encoded = true): GradientTransform {
+  const d = description as Partial<TransformConfig> | null;
+  if (!isPlainObject(d) || typeof d.kind !== 'string') {
+    fail(fn, 'a transform description must be an object {kind, config}', description);
   }
-  return factory(config);
+  const config = d.config ?? {};
+  if (!isPlainObject(config)) fail(fn, `the config of a ${JSON.stringify(d.kind)} transform must be an object`, config);
+  const decode = (v: unknown) => (encoded ? decodeConfig(v, fn) : v);
+  const plain = decode(config);
+  if (!isPlainObject(plain)) fail(fn, `the config of a ${JSON.stringify(d.kind)} transform must be an object`, config);
+  return buildTransform(fn, decode(d.kind) as string, plain);
+}
+
+/**
+ * Rebuilds a transform from its kind and plain (decoded) config. An error of the factory is prefixed with `fn`, the
+ * function the user called: `transformFromConfig: clipByNorm: maxNorm must be a finite number > 0, got -1.`
+ */
+function buildTransform(fn: string, kind: string, config: Readonly<Record<string, unknown>>): GradientTransform {
+  const factory = factories.get(kind);
+  if (!factory) fail(fn, 'kind must be registered with registerTransform(kind, factory) before loading', kind);
+  const made: unknown = withCaller(fn, () => {
+    if (!builtInKinds.has(kind)) return factory(config);
+    const checked = optionsObject<Record<string, unknown>>(kind, withoutNulls(config), builtInKeys.get(kind) ?? []);
+    return (factory as BuiltInFactory)(checked, fn);
+  });
+  if (!isGradientTransform(made)) {
+    fail(fn, `the factory registered for ${JSON.stringify(kind)} must return a gradient transform`, made);
+  }
+  return made;
 }

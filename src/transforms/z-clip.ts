@@ -1,29 +1,44 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { fail, optionsObject, positiveFinite, wholeNumber } from '../internal/validate.js';
-import { normOfAll } from './global-norm.js';
+import {
+  applyClip,
+  clipFactor,
+  clippedNorm,
+  NORM_EPS,
+  noClip,
+  normValue,
+  scaledNormOfAll,
+  selectClip,
+} from '../internal/norms.js';
+import { fail, optionsObject, positiveFloat32, wholeNumber } from '../internal/validate.js';
 import { registerBuiltInTransform } from './registry.js';
 import type { GradientTransform } from './types.js';
 
 /** Options of {@link zClip}. */
 export interface ZClipOptions {
-  /** The EMA's weight on the old statistics, in (0, 1). Defaults to 0.97. */
+  /** The EMA's weight on the old statistics, in (0, 1), also in float32. Defaults to 0.97. */
   readonly alpha?: number;
-  /** The z-score above which a norm is a spike, > 0. Defaults to 2.5. */
+  /**
+   * The z-score above which a norm is a spike: > 0, and at most 1.8e19 so that its square is finite in float32.
+   * Defaults to 2.5.
+   */
   readonly zThreshold?: number;
-  /** Steps whose norms initialize the statistics (mean and variance) before any z-score clipping, >= 1. Defaults to 25. */
+  /**
+   * Steps whose norms initialize the statistics (mean and variance) before any z-score clipping: a whole number from 1
+   * to 2^24 (the step count is float32 on the device, exact up to 2^24). Defaults to 25.
+   */
   readonly warmupSteps?: number;
   /**
-   * A fixed global-norm limit, > 0: applied alone during warm-up and on top of the adaptive threshold after it (the
-   * reference's `max_grad_norm`). Defaults to none (no clipping during warm-up).
+   * A fixed global-norm limit, > 0 and finite in float32: applied alone during warm-up and on top of the adaptive
+   * threshold after it (the reference's `max_grad_norm`). Defaults to none (no clipping during warm-up).
    */
   readonly maxNorm?: number;
 }
 
 const FN = 'zClip';
+/** The largest count a float32 step counter holds exactly (2^24): one more rounds back to it. */
+const MAX_FLOAT32_COUNT = 2 ** 24;
 /** The reference's guard on the standard deviation. */
 const STD_EPS = 1e-6;
-/** PyTorch's guard in `clip_grad_norm_`, which the reference's clipping mirrors. */
-const NORM_EPS = 1e-6;
 
 /**
  * ZClip (Kumar, Owen, Roy Chowdhury & Güra 2025, "ZClip: Adaptive Spike Mitigation for LLM Pre-Training"): tracks
@@ -55,10 +70,15 @@ const NORM_EPS = 1e-6;
 export function zClip(options?: ZClipOptions): GradientTransform {
   const opts = optionsObject<ZClipOptions>(FN, options, ['alpha', 'zThreshold', 'warmupSteps', 'maxNorm']);
   const alpha = opts.alpha ?? 0.97;
-  if (typeof alpha !== 'number' || !(alpha > 0 && alpha < 1)) fail(FN, 'alpha must be a number in (0, 1)', alpha);
-  const zThreshold = positiveFinite(FN, 'zThreshold', opts.zThreshold ?? 2.5);
-  const warmupSteps = wholeNumber(FN, 'warmupSteps', opts.warmupSteps ?? 25, 1);
-  const maxNorm = opts.maxNorm === undefined ? Number.POSITIVE_INFINITY : positiveFinite(FN, 'maxNorm', opts.maxNorm);
+  if (typeof alpha !== 'number' || !(Math.fround(alpha) > 0 && Math.fround(alpha) < 1)) {
+    fail(FN, 'alpha must be a number in (0, 1), also in float32', alpha);
+  }
+  const zThreshold = positiveFloat32(FN, 'zThreshold', opts.zThreshold ?? 2.5);
+  if (!Number.isFinite(Math.fround(zThreshold * zThreshold))) {
+    fail(FN, 'zThreshold must be at most 1.8e19 (its square must be finite in float32)', zThreshold);
+  }
+  const warmupSteps = wholeNumber(FN, 'warmupSteps', opts.warmupSteps ?? 25, 1, false, MAX_FLOAT32_COUNT);
+  const maxNorm = opts.maxNorm === undefined ? Number.POSITIVE_INFINITY : positiveFloat32(FN, 'maxNorm', opts.maxNorm);
   return {
     kind: FN,
     config: { alpha, zThreshold, warmupSteps, maxNorm },
@@ -74,10 +94,10 @@ export function zClip(options?: ZClipOptions): GradientTransform {
     }),
     update: (grads, state) => {
       const s = state as Record<string, tf.Scalar>;
-      const norm = normOfAll(Object.values(grads), 2);
+      const measured = scaledNormOfAll(Object.values(grads), 2);
+      const norm = normValue(measured);
       const finite = tf.isFinite(norm);
       const warm = tf.less(s.steps as tf.Scalar, warmupSteps);
-      const one = tf.scalar(1);
 
       // Warm-up: Welford's running mean and sum of squared deviations of the norms.
       const count = tf.add(s.steps as tf.Scalar, 1);
@@ -85,7 +105,7 @@ export function zClip(options?: ZClipOptions): GradientTransform {
       const warmupMean = tf.add(s.warmupMean as tf.Scalar, tf.div(delta, count));
       const warmupM2 = tf.add(s.warmupM2 as tf.Scalar, tf.mul(delta, tf.sub(norm, warmupMean)));
       const warmupEnds = tf.equal(count, warmupSteps);
-      const warmCoef = Number.isFinite(maxNorm) ? tf.minimum(tf.div(maxNorm, tf.add(norm, NORM_EPS)), 1) : one;
+      const warmClip = Number.isFinite(maxNorm) ? clipFactor(maxNorm, measured, NORM_EPS) : noClip();
 
       // After warm-up: the z-score against the EMA statistics.
       const std = tf.sqrt(s.variance as tf.Scalar);
@@ -94,14 +114,18 @@ export function zClip(options?: ZClipOptions): GradientTransform {
       const spikeLimit = tf.add(s.mean as tf.Scalar, tf.div(tf.mul(std, zThreshold * zThreshold), z));
       const fed = tf.where(spike, spikeLimit, norm);
       const limit = tf.minimum(fed, maxNorm);
-      const coef = tf.where(tf.greater(norm, limit), tf.div(limit, tf.add(norm, NORM_EPS)), one);
+      const spikeClip = selectClip(
+        tf.greater(norm, limit),
+        clipFactor(limit as tf.Scalar, measured, NORM_EPS),
+        noClip(),
+      );
       const emaMean = tf.add(tf.mul(s.mean as tf.Scalar, alpha), tf.mul(fed, 1 - alpha));
       const emaVariance = tf.add(
         tf.mul(s.variance as tf.Scalar, alpha),
         tf.mul(tf.square(tf.sub(fed, emaMean)), 1 - alpha),
       );
 
-      const applied = tf.where(warm, warmCoef, coef);
+      const applied = selectClip(warm, warmClip, spikeClip);
       // A non-finite norm changes no statistic.
       const keep = (next: tf.Tensor, old: tf.Tensor) => tf.where(finite, next, old);
       const mean = tf.where(warm, tf.where(warmupEnds, warmupMean, s.mean as tf.Scalar), emaMean);
@@ -111,7 +135,7 @@ export function zClip(options?: ZClipOptions): GradientTransform {
         emaVariance,
       );
       return {
-        grads: Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, tf.mul(g, applied)])),
+        grads: Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, applyClip(g, applied)])),
         state: {
           mean: keep(mean, s.mean as tf.Scalar),
           variance: keep(variance, s.variance as tf.Scalar),
@@ -120,18 +144,21 @@ export function zClip(options?: ZClipOptions): GradientTransform {
           warmupM2: keep(tf.where(warm, warmupM2, s.warmupM2 as tf.Scalar), s.warmupM2 as tf.Scalar),
           norm,
           threshold: tf.where(warm, tf.scalar(maxNorm), limit),
-          clippedNorm: tf.mul(norm, applied),
+          clippedNorm: clippedNorm(measured, applied),
         },
       };
     },
   };
 }
 
-registerBuiltInTransform(FN, (c) =>
-  zClip({
-    alpha: c.alpha as number,
-    zThreshold: c.zThreshold as number,
-    warmupSteps: c.warmupSteps as number,
-    ...(c.maxNorm === Number.POSITIVE_INFINITY ? {} : { maxNorm: c.maxNorm as number }),
-  }),
+registerBuiltInTransform(
+  FN,
+  (c) =>
+    zClip({
+      alpha: c.alpha as number,
+      zThreshold: c.zThreshold as number,
+      warmupSteps: c.warmupSteps as number,
+      ...(c.maxNorm === Number.POSITIVE_INFINITY ? {} : { maxNorm: c.maxNorm as number }),
+    }),
+  ['alpha', 'zThreshold', 'warmupSteps', 'maxNorm'],
 );

@@ -49,7 +49,7 @@ describe('activations.elu', () => {
     [{ alpha: Number.POSITIVE_INFINITY }, 'activations.elu: alpha must be a finite number > 0, got Infinity.'],
     [{ alpha: true }, 'activations.elu: alpha must be a finite number > 0, got true.'],
     [{ alpha: 1, scale: 2 }, 'activations.elu: unknown option "scale" (known: alpha), got {"alpha":1,"scale":2}.'],
-    [[1], 'activations.elu: options must be an object, got an array of length 1.'],
+    [[1], 'activations.elu: options must be a plain object, got an array of length 1.'],
   ])('rejects %o with a GradStabError', (bad, message) => {
     const call = () => activations.elu(tf.tensor1d([1]), bad as object);
     expect(call).toThrow(GradStabError);

@@ -54,7 +54,7 @@ describe('activations.gelu', () => {
     [{ approximate: 'tanh' }, 'activations.gelu: approximate must be true or false, got "tanh".'],
     [{ approximate: 1 }, 'activations.gelu: approximate must be true or false, got 1.'],
     [{ alpha: 1 }, 'activations.gelu: unknown option "alpha" (known: approximate), got {"alpha":1}.'],
-    [true, 'activations.gelu: options must be an object, got true.'],
+    [true, 'activations.gelu: options must be a plain object, got true.'],
   ])('rejects %o with a GradStabError', (bad, message) => {
     const call = () => activations.gelu(tf.tensor1d([1]), bad as object);
     expect(call).toThrow(GradStabError);

@@ -198,7 +198,7 @@ describe.each(each)('%s', (_, c) => {
     const factory = layers[c.factory] as (args?: unknown) => tf.layers.Layer;
     expect(() => factory({ foo: 1 })).toThrow(GradStabError);
     expect(() => factory({ foo: 1 })).toThrow(`layers.${c.factory}: unknown option "foo"`);
-    expect(() => factory('x')).toThrow(`layers.${c.factory}: options must be an object, got "x".`);
+    expect(() => factory('x')).toThrow(`layers.${c.factory}: options must be a plain object, got "x".`);
     expect(() => factory({ name: 'ok', inputShape: [3], trainable: false })).not.toThrow();
     expect(() => c.make().apply([tf.ones([1]), tf.ones([1])])).toThrow(
       `layers.${c.factory}: expects exactly one input tensor, got an array of length 2.`,
@@ -256,5 +256,55 @@ describe('defaults and parameter checks', () => {
   ])('rejects bad parameters: %s', (_, make, message) => {
     expect(make).toThrow(GradStabError);
     expect(make).toThrow(message);
+  });
+});
+
+describe('the common tf.layers arguments are checked by type (issue 13)', () => {
+  it.each([
+    [{ name: 5 }, 'name must be a string of letters, digits and - _ . / that starts with a letter or digit, got 5.'],
+    [
+      { name: ' :' },
+      'name must be a string of letters, digits and - _ . / that starts with a letter or digit, got " :".',
+    ],
+    [{ dtype: 'int33' }, 'dtype must be \'float32\', got "int33".'],
+    [{ inputDType: 'int32' }, 'inputDType must be \'float32\', got "int32".'],
+    [{ trainable: 'yes' }, 'trainable must be true or false, got "yes".'],
+    [{ batchSize: -4 }, 'batchSize must be a whole number >= 1, got -4.'],
+    [{ inputShape: [3, -1] }, 'inputShape must be an array of whole numbers >= 1 or null, got [3,-1].'],
+    [{ batchInputShape: 'x' }, 'batchInputShape must be an array of whole numbers >= 1 or null, got "x".'],
+    [
+      { inputShape: [3], batchInputShape: [null, 3] },
+      'give inputShape or batchInputShape, not both, got {"inputShape":[3],"batchInputShape":[null,3]}.',
+    ],
+    [{ name: null }, 'name must not be null (leave the key out or pass undefined instead), got null.'],
+  ])('layers.reLU(%o)', (args, message) => {
+    expect(() => layers.reLU(args as never)).toThrow(new GradStabError(`layers.reLU: ${message}`));
+  });
+
+  it('the reported case names its first bad argument', () => {
+    expect(() => layers.reLU({ name: 5, dtype: 'int33', trainable: 'yes', batchSize: -4 } as never)).toThrow(
+      new GradStabError(
+        'layers.reLU: name must be a string of letters, digits and - _ . / that starts with a letter or digit, got 5.',
+      ),
+    );
+  });
+
+  it('fromConfig refuses a config that is not an object, and takes null values as missing', () => {
+    expect(() => ELULayer.fromConfig(ELULayer, null as never)).toThrow(
+      new GradStabError('layers.elu: options must be a plain object, got null.'),
+    );
+    const layer = LeakyReLULayer.fromConfig(LeakyReLULayer, { alpha: null, name: 'l', batchInputShape: null } as never);
+    expect((layer as LeakyReLULayer).alpha).toBe(0.01);
+  });
+
+  it('alphas that are 0 or Infinity in float32 are refused', () => {
+    expect(() => layers.elu({ alpha: 1e-46 })).toThrow(
+      new GradStabError('layers.elu: alpha must be > 0 in float32 (at least 1.401298464324817e-45), got 1e-46.'),
+    );
+    expect(() => layers.leakyReLU({ alpha: -1e39 })).toThrow(
+      new GradStabError(
+        'layers.leakyReLU: alpha must be finite in float32 (|alpha| <= 3.4028234663852886e+38), got -1e+39.',
+      ),
+    );
   });
 });

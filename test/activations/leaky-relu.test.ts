@@ -38,12 +38,15 @@ describe('activations.leakyRelu', () => {
     [{ alpha: Number.NaN }, 'activations.leakyRelu: alpha must be a finite number, got NaN.'],
     [{ alpha: Number.POSITIVE_INFINITY }, 'activations.leakyRelu: alpha must be a finite number, got Infinity.'],
     [{ alpha: '0.2' }, 'activations.leakyRelu: alpha must be a finite number, got "0.2".'],
-    [{ alpha: null }, 'activations.leakyRelu: alpha must be a finite number, got null.'],
+    [
+      { alpha: null },
+      'activations.leakyRelu: alpha must not be null (leave the key out or pass undefined instead), got null.',
+    ],
     [
       { negativeSlope: 0.2 },
       'activations.leakyRelu: unknown option "negativeSlope" (known: alpha), got {"negativeSlope":0.2}.',
     ],
-    [0.2, 'activations.leakyRelu: options must be an object, got 0.2.'],
+    [0.2, 'activations.leakyRelu: options must be a plain object, got 0.2.'],
   ])('rejects %o with a GradStabError', (bad, message) => {
     const call = () => activations.leakyRelu(tf.tensor1d(X), bad as object);
     expect(call).toThrow(GradStabError);

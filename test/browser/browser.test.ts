@@ -5,11 +5,18 @@
  * (or CHROMIUM_PATH): without it the test is skipped, except in CI (CI set), where it fails.
  */
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { build as esbuild } from 'esbuild';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildExample, defaultOutDir, type ExampleBuild, exampleMounts } from '../../examples/browser/build.js';
+import {
+  buildExample,
+  defaultOutDir,
+  type ExampleBuild,
+  exampleMounts,
+  repoRoot,
+} from '../../examples/browser/build.js';
 import { filePath, type StaticServer, serve } from '../../examples/browser/serve.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -151,6 +158,35 @@ function describeRun(r: PageResult): string {
   ].join('; ');
 }
 
+/** What test/browser/numerics-entry.ts puts in `window.__numerics`. */
+interface NumericsResult {
+  backend: string;
+  webglVersion: number;
+  floatPrecision: number;
+  rows: { name: string; ok: boolean; got?: number[]; want?: number[]; error?: string }[];
+}
+
+/** The float32-edges table bundled for the browser with gradstab's ESM build, and a page that runs it. */
+async function buildNumericsPage(gradstabEsm: string, outDir: string): Promise<void> {
+  await mkdir(outDir, { recursive: true });
+  await esbuild({
+    absWorkingDir: repoRoot,
+    entryPoints: [join(repoRoot, 'test', 'browser', 'numerics-entry.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2020',
+    alias: { gradstab: gradstabEsm },
+    outfile: join(outDir, 'numerics.js'),
+    logLevel: 'error',
+  });
+  await writeFile(
+    join(outDir, 'index.html'),
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>numerics</title>' +
+      '<link rel="icon" href="data:,"><script type="module" src="numerics.js"></script></head><body></body></html>',
+  );
+}
+
 if (!HAVE_CHROMIUM && !IN_CI) {
   const reason = `${CHROMIUM} not found; install it with \`sudo apt-get install chromium\` (or set CHROMIUM_PATH)`;
   console.warn(`test/browser: skipping the headless Chromium test: ${reason}`);
@@ -169,7 +205,8 @@ if (!HAVE_CHROMIUM && !IN_CI) {
       }
       await mkdir(OUT, { recursive: true });
       build = await buildExample(join(OUT, 'e2e'));
-      server = await serve({ mounts: exampleMounts(build) });
+      await buildNumericsPage(join(build.esmDir, 'index.js'), join(OUT, 'numerics'));
+      server = await serve({ mounts: { ...exampleMounts(build), '/test-numerics/': join(OUT, 'numerics') } });
       browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
     }, 120_000);
 
@@ -199,6 +236,37 @@ if (!HAVE_CHROMIUM && !IN_CI) {
         );
         console.log(`${describeRun(r)}; bundle ${(build.bundleBytes / 1e6).toFixed(2)} MB`);
         checkResult(r);
+      },
+      PAGE_TIMEOUT,
+    );
+
+    it(
+      'the float32-edges table on webgl: NaN, infinities, 3e38, 1e20, 1e-25, -0, zeros, zero-size',
+      async () => {
+        const page = await browser.newPage();
+        const problems: string[] = [];
+        page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+        try {
+          await page.goto(`${server.origin}/test-numerics/`);
+          let result: NumericsResult | undefined;
+          const deadline = Date.now() + 100_000;
+          while (result === undefined && problems.length === 0 && Date.now() < deadline) {
+            await sleep(250);
+            result = await page.evaluate(() => (window as unknown as { __numerics?: NumericsResult }).__numerics);
+          }
+          expect(problems).toEqual([]);
+          if (!result) throw new Error('the numerics page gave no result');
+          expect(result.backend).toBe('webgl');
+          const failed = result.rows.filter((r) => !r.ok);
+          console.log(
+            `numerics on webgl (WebGL ${result.webglVersion}, float${result.floatPrecision}): ` +
+              `${result.rows.length - failed.length} of ${result.rows.length} rows as on cpu and wasm`,
+          );
+          expect(failed.map((r) => `${r.name}: ${r.error ?? `got [${r.got}], want [${r.want}]`}`)).toEqual([]);
+          expect(result.rows.length).toBeGreaterThan(90);
+        } finally {
+          await page.close();
+        }
       },
       PAGE_TIMEOUT,
     );

@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+import { dirname, join, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 
 /** Every test file runs tfjs on the cpu backend (the one that needs no binary and is exact). */
@@ -5,6 +7,22 @@ export async function useCpu(): Promise<void> {
   tf.env().set('IS_TEST', true); // silences the "install tfjs-node" banner
   await tf.setBackend('cpu');
   await tf.ready();
+}
+
+/**
+ * Switches to `name` ('cpu' or 'wasm'): the numerics tests run on both, since tfjs's kernels differ between backends
+ * (wasm's clip drops NaN). On wasm, production mode: IS_TEST's kernel-leak checks misfire on its in-place reshapes.
+ */
+export async function useBackend(name: 'cpu' | 'wasm'): Promise<void> {
+  if (name === 'cpu') {
+    tf.env().set('PROD', false);
+    return useCpu();
+  }
+  const { setWasmPaths } = await import('@tensorflow/tfjs-backend-wasm');
+  const pkg = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+  setWasmPaths(`${join(pkg, 'dist')}${sep}`);
+  tf.enableProdMode();
+  if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not start');
 }
 
 type Backend = { readSync: (id: object) => unknown; read: (id: object) => Promise<unknown> };

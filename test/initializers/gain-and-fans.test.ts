@@ -76,3 +76,34 @@ describe('computeFans', () => {
     );
   });
 });
+
+describe('calculateGain and computeFans: no NaN or 0 out of bad input (issue 13)', () => {
+  it('a slope whose square overflows would make the gain 0', () => {
+    expect(() => calculateGain('leakyRelu', 1e200)).toThrow(
+      new GradStabError(
+        'calculateGain: param (negative slope) must be at most 1e154 in magnitude (so that the gain is finite and > 0), got 1e+200.',
+      ),
+    );
+    expect(calculateGain('leakyRelu', -1e150)).toBeGreaterThan(0);
+  });
+
+  it.each([
+    [new Array(2), '[<empty>,<empty>]'],
+    [[3, Number.NaN], '[3,NaN]'],
+    [[3, -2], '[3,-2]'],
+    [[3, 1.5], '[3,1.5]'],
+    [[3, '4'], '[3,"4"]'],
+  ])('computeFans(%o): holes, NaN, negatives and non-integers are errors, not NaN fans', (shape, shown) => {
+    expect(() => computeFans(shape as never)).toThrow(
+      new GradStabError(`computeFans: shape must be an array of whole numbers > 0, got ${shown}.`),
+    );
+  });
+
+  it('refuses a shape whose size is not a safe integer', () => {
+    expect(() => computeFans([1e10, 1e10])).toThrow(
+      new GradStabError(
+        'computeFans: shape must describe at most 9007199254740991 values, got [10000000000,10000000000].',
+      ),
+    );
+  });
+});

@@ -47,3 +47,19 @@ describe('initializerFor', () => {
     expect(() => initializerFor(5 as never)).toThrow('initializerFor: activation must be a string, got 5.');
   });
 });
+
+describe('initializerFor names itself in errors, not the initializer it builds (issue 13)', () => {
+  it.each([
+    [() => initializerFor('relu', { seed: 'x' as never }), 'initializerFor: seed must be a finite number, got "x".'],
+    [
+      () => initializerFor('leakyRelu', { negativeSlope: Number.NaN }),
+      'initializerFor: negativeSlope must be a finite number, got NaN.',
+    ],
+    [
+      () => initializerFor('tanh', { seed: null } as never),
+      'initializerFor: seed must not be null (leave the key out or pass undefined instead), got null.',
+    ],
+  ])('%#', (make, message) => {
+    expect(make).toThrow(new GradStabError(message));
+  });
+});

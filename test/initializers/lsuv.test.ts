@@ -481,7 +481,7 @@ describe('bad input gets a GradStabError naming the function, the rule and the v
         { tol: 1 },
         'lsuv: unknown option "tol" (known: tolerance, maxIterations, orthogonalInit, seed, minUnits, measure), got {"tol":1}.',
       ],
-      [5, 'lsuv: options must be an object, got 5.'],
+      [5, 'lsuv: options must be a plain object, got 5.'],
     ];
     for (const [options, message] of cases) {
       await expect(lsuv(model, batch, options as never)).rejects.toThrow(new GradStabError(message));
@@ -576,5 +576,25 @@ describe('the documented examples', () => {
     const report = await lsuv(model, tf.randomNormal([64, 32]), { seed: 1 });
     expect(report.layers.map((l) => l.status)).toEqual(['scaled', 'scaled', 'skipped']);
     expect(report.converged).toBe(true);
+  });
+});
+
+describe('an empty batch is a GradStabError, not a model of "dead" layers (issue 13)', () => {
+  it('lsuv and lsuvVariables refuse a batch with no example, and change no kernel', async () => {
+    const model = mlp();
+    const before = model.getWeights().map((w) => Array.from(w.dataSync()));
+    await expect(lsuv(model, tf.zeros([0, 16]))).rejects.toThrow(
+      new GradStabError(
+        'lsuv: batch must hold at least one value (one example), got a tensor of shape [0,16] and dtype float32.',
+      ),
+    );
+    expect(model.getWeights().map((w) => Array.from(w.dataSync()))).toEqual(before);
+    const kernel = tf.variable(tf.ones([16, 40]));
+    const steps = [{ name: 'k', kernel, output: (x: tf.Tensor[]) => tf.matMul(x[0] as tf.Tensor, kernel) }];
+    await expect(lsuvVariables(steps, [tf.ones([2, 16]), tf.zeros([0, 16])])).rejects.toThrow(
+      new GradStabError(
+        'lsuvVariables: batch[1] must hold at least one value (one example), got a tensor of shape [0,16] and dtype float32.',
+      ),
+    );
   });
 });

@@ -85,3 +85,23 @@ describe('orthogonal', () => {
     );
   });
 });
+
+describe('Orthogonal: bad input is a GradStabError naming the method called (issue 13)', () => {
+  it.each([
+    [undefined, 'Orthogonal.apply: shape must be an array of whole numbers > 0, got undefined.'],
+    ['ab', 'Orthogonal.apply: shape must be an array of whole numbers > 0, got "ab".'],
+    [new Array(2), 'Orthogonal.apply: shape must be an array of whole numbers > 0, got [<empty>,<empty>].'],
+    [[65536, 65536], 'Orthogonal.apply: shape must describe at most 2147483647 values, got [65536,65536].'],
+  ])('apply(%o)', (shape, message) => {
+    expect(() => orthogonal().apply(shape as never)).toThrow(new GradStabError(message));
+  });
+
+  it('refuses a gain that is 0 or Infinity in float32', () => {
+    expect(() => orthogonal({ gain: 1e-46 })).toThrow(
+      new GradStabError('orthogonal: gain must be > 0 in float32 (at least 1.401298464324817e-45), got 1e-46.'),
+    );
+    expect(() => orthogonal({ gain: 1e39 })).toThrow(
+      new GradStabError('orthogonal: gain must be finite in float32 (at most 3.4028234663852886e+38), got 1e+39.'),
+    );
+  });
+});

@@ -168,7 +168,7 @@ describe('variance-scaling initializers: the exact target standard deviation', (
   it.each([
     [() => heNormal({ gain: -1 }), 'heNormal: gain must be a finite number > 0, got -1.'],
     [() => heNormal({ gain: 2, nonlinearity: 'relu' }), 'heNormal: give at most one of gain, nonlinearity and scale'],
-    [() => heNormal({ nonlinearity: 'swish' as never }), 'calculateGain: nonlinearity must be one of'],
+    [() => heNormal({ nonlinearity: 'swish' as never }), 'heNormal: nonlinearity must be one of'],
     [
       () => heNormal({ mode: 'fan_avg2' as never }),
       "heNormal: mode must be 'fanIn', 'fanOut' or 'fanAvg', got \"fan_avg2\".",
@@ -182,9 +182,40 @@ describe('variance-scaling initializers: the exact target standard deviation', (
     [() => heNormal({ scale: 2 } as never), 'heNormal: unknown option "scale"'],
     [() => varianceScaling({ scale: 0 }), 'varianceScaling: scale must be a finite number > 0, got 0.'],
     [() => heNormal().apply([4, 4], 'int32'), 'VarianceScaling.apply: dtype must be \'float32\', got "int32".'],
-    [() => heNormal().apply([4, 0]), 'computeFans: shape must be an array of whole numbers > 0, got [4,0].'],
+    [() => heNormal().apply([4, 0]), 'VarianceScaling.apply: shape must be an array of whole numbers > 0, got [4,0].'],
   ])('rejects bad options: %#', (make, message) => {
     expect(make).toThrow(GradStabError);
     expect(make).toThrow(message);
+  });
+});
+
+describe('variance-scaling initializers name the function called, not an inner helper (issue 13)', () => {
+  it.each([
+    [() => heNormal({ nonlinearity: 5 as never }), 'heNormal: nonlinearity must be a string, got 5.'],
+    [() => heNormal().apply([0, 3]), 'VarianceScaling.apply: shape must be an array of whole numbers > 0, got [0,3].'],
+    [
+      () => heNormal().apply(undefined as never),
+      'VarianceScaling.apply: shape must be an array of whole numbers > 0, got undefined.',
+    ],
+    [
+      () => xavierNormal().standardDeviation(new Array(2)),
+      'VarianceScaling.standardDeviation: shape must be an array of whole numbers > 0, got [<empty>,<empty>].',
+    ],
+    [
+      () => heUniform({ nonlinearity: 'leakyRelu', negativeSlope: 1e60 }),
+      'heUniform: negativeSlope must give a gain that is > 0 and finite in float32, got 1e+60.',
+    ],
+    [() => lecunNormal({ gain: 1e39 }), 'lecunNormal: gain must be > 0 and finite in float32, got 1e+39.'],
+    [
+      () => varianceScaling({ scale: 1e-100 }),
+      'varianceScaling: scale must give a gain that is > 0 and finite in float32, got 1e-100.',
+    ],
+    [
+      () => heNormal({ seed: null } as never),
+      'heNormal: seed must not be null (leave the key out or pass undefined instead), got null.',
+    ],
+    [() => new VarianceScaling(null as never), 'varianceScaling: options must be a plain object, got null.'],
+  ])('%#', (make, message) => {
+    expect(make).toThrow(new GradStabError(message));
   });
 });

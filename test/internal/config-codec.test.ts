@@ -62,3 +62,33 @@ describe('config codec', () => {
     expect(() => encodeConfig('t', { f: () => 1 })).toThrow('got a function (f).');
   });
 });
+
+describe('config codec: corrupt or cyclic configs are GradStabErrors (issue 13)', () => {
+  it('refuses a config that contains itself, or nests deeper than 64 levels, both ways', () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.list = [cyclic];
+    expect(() => encodeConfig('t', cyclic)).toThrow(
+      't: a config must not contain itself, got an object that contains itself.',
+    );
+    expect(() => decodeConfig(cyclic, 't')).toThrow(
+      't: a config must not contain itself, got an object that contains itself.',
+    );
+    let deep: unknown = 1;
+    for (let i = 0; i < 100; i++) deep = [deep];
+    expect(() => encodeConfig('t', deep)).toThrow(
+      't: a config must not nest more than 64 levels deep, got a deeper object.',
+    );
+    expect(() => decodeConfig(deep, 't')).toThrow(
+      't: a config must not nest more than 64 levels deep, got a deeper object.',
+    );
+    const shared = { a: 1 };
+    expect(encodeConfig('t', { x: shared, y: shared })).toEqual({ x: { a: 1 }, y: { a: 1 } }); // shared, not cyclic
+  });
+
+  it('writes a hole as null, as JSON does, and refuses an unknown non-finite marker', () => {
+    expect(encodeConfig('t', new Array(2))).toEqual([null, null]);
+    expect(() => decodeConfig({ $nonFinite: 'bogus' }, 't')).toThrow(
+      "t: a {$nonFinite} marker must hold 'inf', '-inf' or 'nan', got \"bogus\".",
+    );
+  });
+});

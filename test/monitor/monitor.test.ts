@@ -272,11 +272,87 @@ describe('GradientHealthMonitor API', () => {
       'GradientHealthMonitor: every must be a whole number >= 1, got 0.',
     );
     expect(() => new GradientHealthMonitor({ thresholds: { spikeZ: -1 } })).toThrow(
-      'GradientHealthMonitor: thresholds.spikeZ must be a number >= 0, got -1.',
+      'GradientHealthMonitor: thresholds.spikeZ must be a number > 0 (Infinity turns spike reports off), got -1.',
     );
     expect(() => new GradientHealthMonitor({ thresholds: { nope: 1 } as never })).toThrow(GradStabError);
     expect(() => new GradientHealthMonitor().on('explode' as never, () => {})).toThrow(
       'GradientHealthMonitor.on: the event must be one of vanishing, exploding, nonFinite, spike, got "explode".',
+    );
+  });
+});
+
+describe('GradientHealthMonitor: bad input is a GradStabError naming the method called (issue 13)', () => {
+  it.each([
+    [{ spikeAlpha: 1 }, 'thresholds.spikeAlpha must be a number in (0, 1), got 1.'],
+    [{ spikeAlpha: 0 }, 'thresholds.spikeAlpha must be a number in (0, 1), got 0.'],
+    [{ spikeWarmup: 2.5 }, 'thresholds.spikeWarmup must be a whole number >= 1 or Infinity, got 2.5.'],
+    [{ spikeWarmup: 0 }, 'thresholds.spikeWarmup must be a whole number >= 1 or Infinity, got 0.'],
+    [{ vanishingRatio: Number.NaN }, 'thresholds.vanishingRatio must be a finite number >= 0, got NaN.'],
+    [{ vanishingFloor: -1 }, 'thresholds.vanishingFloor must be a finite number >= 0, got -1.'],
+    [{ explodingNorm: 0 }, 'thresholds.explodingNorm must be a number > 0 (Infinity turns the test off), got 0.'],
+    [
+      { vanishingRatio: 2, explodingRatio: 2 },
+      'thresholds.vanishingRatio must be below thresholds.explodingRatio (2): no layer can be both, got 2.',
+    ],
+    [
+      { vanishingRatio: 5000 },
+      'thresholds.vanishingRatio must be below thresholds.explodingRatio (1000): no layer can be both, got 5000.',
+    ],
+    [{ spikeZ: null }, 'spikeZ must not be null (leave the key out or pass undefined instead), got null.'],
+  ])('thresholds out of range: %o', (thresholds, message) => {
+    expect(() => new GradientHealthMonitor({ thresholds: thresholds as never })).toThrow(
+      new GradStabError(`GradientHealthMonitor: ${message}`),
+    );
+  });
+
+  it('accepts the documented extremes: Infinity turns a test off', () => {
+    const t = { explodingRatio: Infinity, explodingNorm: Infinity, spikeZ: Infinity, spikeWarmup: Infinity };
+    expect(
+      () => new GradientHealthMonitor({ thresholds: { ...t, vanishingRatio: 0, vanishingFloor: 0 } }),
+    ).not.toThrow();
+  });
+
+  it('observe, on and off check their arguments', () => {
+    const monitor = new GradientHealthMonitor();
+    expect(() => monitor.observe(null as never)).toThrow(
+      new GradStabError(
+        'GradientHealthMonitor.observe: gradients must be a map {name: tensor} (as from tf.variableGrads) or a list of {name, tensor}, got null.',
+      ),
+    );
+    expect(() => monitor.observe({ w: tf.zeros([2]) }, { w: 5 } as never)).toThrow(
+      new GradStabError('GradientHealthMonitor.observe: params["w"] must be a tf.Tensor, got 5.'),
+    );
+    expect(() => monitor.off('bogus' as never, 5 as never)).toThrow(
+      new GradStabError(
+        'GradientHealthMonitor.off: the event must be one of vanishing, exploding, nonFinite, spike, got "bogus".',
+      ),
+    );
+    expect(() => monitor.off('spike', 5 as never)).toThrow(
+      new GradStabError('GradientHealthMonitor.off: the handler must be a function, got 5.'),
+    );
+    monitor.dispose();
+  });
+
+  it('a layerOf that returns no string is named when it is used', () => {
+    const monitor = new GradientHealthMonitor({ layerOf: (() => 5) as never });
+    expect(() => monitor.observe({ 'd/kernel': tf.zeros([2]) })).toThrow(
+      new GradStabError(
+        'GradientHealthMonitor.observe: GradientHealthMonitor: layerOf must return a layer name (a string) for "d/kernel", got 5.',
+      ),
+    );
+    monitor.dispose();
+  });
+
+  it('after dispose() it keeps its history but observes no more', async () => {
+    const monitor = new GradientHealthMonitor();
+    monitor.observe({ 'd/kernel': tf.ones([2]) });
+    await monitor.flush();
+    monitor.dispose();
+    expect(monitor.history).toHaveLength(1);
+    expect(() => monitor.observe({ 'd/kernel': tf.ones([2]) })).toThrow(
+      new GradStabError(
+        'GradientHealthMonitor.observe: this monitor was disposed: make a new GradientHealthMonitor to keep watching, got a disposed monitor.',
+      ),
     );
   });
 });

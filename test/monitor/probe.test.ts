@@ -620,8 +620,8 @@ describe('probeActivations: bad input', () => {
     const m = model();
     const x = batch();
     const cases: [unknown, RegExp][] = [
-      [null, /options must be an object, got null\.$/],
-      [[], /options must be an object/],
+      [null, /options must be a plain object, got null\.$/],
+      [[], /options must be a plain object/],
       [{ maxDead: 0.5 }, /unknown option "maxDead" \(known: maxDeadFraction, maxSaturatedFraction, sigmoidMargin/],
       [{ maxDeadFraction: -0.1 }, /maxDeadFraction must be a number in \[0, 1\], got -0\.1\.$/],
       [{ maxDeadFraction: Number.NaN }, /maxDeadFraction must be a number in \[0, 1\], got NaN\.$/],

@@ -450,6 +450,32 @@ describe('layers.batchNormalization: saving and loading', () => {
   });
 });
 
+describe('layers.batchNormalization on axis 0, the batch axis, as Keras and tfjs accept it', () => {
+  it("normalizes per batch position over all other axes, with tfjs's weight shapes; trains, saves and loads", async () => {
+    const x = tf.randomNormal([4, 3, 2], 0, 1, 'float32', 1);
+    const model = tf.sequential({
+      layers: [layers.batchNormalization({ axis: 0, batchInputShape: [4, 3, 2], name: 'bn_batch_axis' })],
+    });
+    const tfjs = tf.layers.batchNormalization({ axis: 0, batchInputShape: [4, 3, 2] });
+    tfjs.apply(x);
+    const bn = model.layers[0] as tf.layers.Layer;
+    expect(bn.weights.map((w) => w.shape)).toEqual(tfjs.weights.map((w) => w.shape)); // [4] each: one per position
+    const y = bn.apply(x, { training: true }) as tf.Tensor;
+    const expected = referenceNormalize(x, null, null, 0, 1e-3);
+    expect(maxViolation(values(y), values(expected), 1e-6, 1e-6)).toBe(0);
+    model.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+    await model.fit(x, tf.zeros([4, 3, 2]), { batchSize: 4, epochs: 2, verbose: 0 });
+    const loaded = await saveAndLoad(model);
+    expect(values(loaded.predict(x) as tf.Tensor)).toEqual(values(model.predict(x) as tf.Tensor));
+  });
+
+  it('says that it needs a fixed batch size', () => {
+    expect(() => layers.batchNormalization({ axis: 0, name: 'bn_no_batch' }).apply(tf.input({ shape: [3] }))).toThrow(
+      'layers.batchNormalization (layer "bn_no_batch"): the channel axis 0 must have a known size (axis 0 normalizes per batch position: give the layer a fixed batchInputShape), got shape [,3].',
+    );
+  });
+});
+
 describe('layers.batchNormalization: bad input is a GradStabError naming the layer, the rule and the value', () => {
   it.each([
     [{ momentum: 1 }, 'momentum must be a number in [0, 1)', 'got 1.'],
@@ -457,7 +483,6 @@ describe('layers.batchNormalization: bad input is a GradStabError naming the lay
     [{ momentum: Number.NaN }, 'momentum must be a number in [0, 1)', 'got NaN.'],
     [{ epsilon: 0 }, 'epsilon must be a finite number > 0', 'got 0.'],
     [{ epsilon: -1e-3 }, 'epsilon must be a finite number > 0', 'got -0.001.'],
-    [{ axis: 0 }, 'axis must not be 0, the batch axis', 'got 0.'],
     [{ axis: 1.5 }, 'axis must be an integer', 'got 1.5.'],
     [{ center: 'yes' }, 'center must be a boolean', 'got "yes".'],
     [{ unbiasedMovingVariance: 1 }, 'unbiasedMovingVariance must be a boolean', 'got 1.'],
@@ -474,10 +499,10 @@ describe('layers.batchNormalization: bad input is a GradStabError naming the lay
   it('rejects an axis that does not fit the input rank, at build', () => {
     const bn = layers.batchNormalization({ axis: 3, name: 'bn_axis' });
     expect(() => bn.apply(tf.ones([2, 3]))).toThrow(
-      'layers.batchNormalization (layer "bn_axis"): axis 3 must name a non-batch axis of the rank-2 input (1 to 1, or negative), got shape [2,3].',
+      'layers.batchNormalization (layer "bn_axis"): axis 3 must name an axis of the rank-2 input (0 to 1, or negative), got shape [2,3].',
     );
     expect(() => layers.batchNormalization({ axis: -2 }).apply(tf.ones([2, 3, 4]))).not.toThrow();
-    expect(() => layers.batchNormalization({ axis: -3 }).apply(tf.ones([2, 3, 4]))).toThrow(GradStabError);
+    expect(() => layers.batchNormalization({ axis: -4 }).apply(tf.ones([2, 3, 4]))).toThrow(GradStabError);
     expect(() => layers.batchNormalization().apply(tf.ones([3]))).toThrow('the input must have rank 2 or more');
   });
 
@@ -505,5 +530,44 @@ describe('layers.batchNormalization: bad input is a GradStabError naming the lay
     const bn = layers.batchNormalization({ unbiasedMovingVariance: true });
     expect(() => bn.apply(tf.ones([1, 3]), { training: true })).toThrow('needs more than 1 value per channel');
     expect(() => bn.apply(tf.ones([1, 3]))).not.toThrow();
+  });
+});
+
+describe('layers.batchNormalization: initializers, regularizers and constraints tfjs cannot resolve (issue 13)', () => {
+  it.each([
+    [
+      { betaInitializer: 'nope' },
+      'betaInitializer must be an initializer identifier (such as \'zeros\') or a tfjs initializer object that tfjs knows (Unknown initializer: nope), got "nope".',
+    ],
+    [
+      { betaInitializer: 5 },
+      "betaInitializer must be an initializer identifier (such as 'zeros') or a tfjs initializer object, got 5.",
+    ],
+    [
+      { gammaRegularizer: 'nope' },
+      'gammaRegularizer must be a regularizer identifier (such as \'l1l2\') or a tfjs regularizer object that tfjs knows (Unknown regularizer: nope), got "nope".',
+    ],
+    [
+      { betaConstraint: {} },
+      "betaConstraint must be a constraint identifier (such as 'nonNeg') or a tfjs constraint object that tfjs knows (constraint: Improper config format: {}), got {}.",
+    ],
+    [{ scale: 'no' }, 'scale must be a boolean, got "no".'],
+    [
+      { betaInitializer: null },
+      'betaInitializer must not be null (leave the key out or pass undefined instead), got null.',
+    ],
+  ])('%o', (args, message) => {
+    expect(() => layers.batchNormalization(args as never)).toThrow(
+      new GradStabError(`layers.batchNormalization: ${message}`),
+    );
+  });
+
+  it('takes what tfjs resolves: identifiers and initializer objects', () => {
+    const bn = layers.batchNormalization({
+      betaInitializer: 'zeros',
+      gammaInitializer: tf.initializers.ones(),
+      gammaConstraint: 'nonNeg',
+    });
+    expect((bn.apply(tf.ones([2, 3])) as tf.Tensor).shape).toEqual([2, 3]);
   });
 });

@@ -102,7 +102,7 @@ describe('batchNorm (the functional form)', () => {
     [{ axis: 1 }, 'options.training must be true or false, got undefined.'],
     [
       { training: true, axis: 4 },
-      'axis 4 must name a non-batch axis of the rank-4 input (1 to 3, or negative), got shape [4,3,2,2].',
+      'axis 4 must name an axis of the rank-4 input (0 to 3, or negative), got shape [4,3,2,2].',
     ],
     [{ training: true, momentum: 2 }, 'momentum must be a number in [0, 1)'],
     [{ training: true, epsilon: 0 }, 'epsilon must be a finite number > 0, got 0.'],
@@ -184,5 +184,60 @@ describe('pytorchBatchNormArgs', () => {
     expect(() => pytorchBatchNormArgs({ eps: -1 })).toThrow(
       'pytorchBatchNormArgs: eps must be a finite number > 0, got -1.',
     );
+  });
+});
+
+describe('batch norm options: null, typos and float32 limits are GradStabErrors (issue 13)', () => {
+  it.each([
+    [() => pytorchBatchNormArgs(null as never), 'pytorchBatchNormArgs: options must be a plain object, got null.'],
+    [
+      () => pytorchBatchNormArgs({ typo: 1 } as never),
+      'pytorchBatchNormArgs: unknown option "typo" (known: momentum, eps), got {"typo":1}.',
+    ],
+    [
+      () => pytorchBatchNormArgs({ momentum: 1e-10 }),
+      'pytorchBatchNormArgs: momentum must be above 2.98e-8, so that 1 - momentum (the Keras momentum) is below 1 in float32, got 1e-10.',
+    ],
+    [
+      () => batchNormVariables(3, { scale: 'no' as never }),
+      'batchNormVariables: scale must be true or false, got "no".',
+    ],
+    [() => batchNormVariables(3, { center: 0 as never }), 'batchNormVariables: center must be true or false, got 0.'],
+    [() => batchNormVariables(2 ** 40), 'batchNormVariables: channels must be at most 2147483647, got 1099511627776.'],
+    [
+      () =>
+        batchNorm(
+          tf.ones([4, 3]),
+          {},
+          { movingMean: tf.zeros([3]), movingVariance: tf.ones([3]) },
+          { training: true, momentum: 0.99999999 },
+        ),
+      'batchNorm: momentum must be below 1 in float32 (at most 0.99999994): 1 in float32 never updates the statistics, got 0.99999999.',
+    ],
+    [
+      () =>
+        batchNorm(
+          tf.ones([4, 3]),
+          {},
+          { movingMean: tf.zeros([3]), movingVariance: tf.ones([3]) },
+          { training: true, epsilon: 1e39 },
+        ),
+      'batchNorm: epsilon must be finite in float32 (at most 3.4028234663852886e+38), got 1e+39.',
+    ],
+  ])('%#', (make, message) => {
+    expect(make).toThrow(new GradStabError(message));
+  });
+
+  it('batchNormVariables leaves no tensor but its variables, and refuses a name in use', () => {
+    const before = tf.memory().numTensors;
+    const bn = batchNormVariables(3, { name: 'issue13' });
+    expect(tf.memory().numTensors - before).toBe(4); // gamma, beta, moving mean and variance: no initial values left
+    expect(() => batchNormVariables(3, { name: 'issue13' })).toThrow(
+      new GradStabError(
+        'batchNormVariables: name must be unique among live variables, and "issue13/gamma" exists, got "issue13".',
+      ),
+    );
+    tf.dispose([bn.params.gamma, bn.params.beta, bn.state.movingMean, bn.state.movingVariance] as tf.Tensor[]);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -53,3 +53,25 @@ describe('clipOptimizer (Keras clipvalue / clipnorm / global_clipnorm)', () => {
     expect(() => clipOptimizer(tf.train.sgd(0.1), options as never)).toThrow(message);
   });
 });
+
+describe('clipOptimizer: bad input names clipOptimizer, not the wrapper it builds (issue 13)', () => {
+  it('refuses a missing optimizer, a limit that is 0 in float32, null and a spent wrapper', () => {
+    expect(() => clipOptimizer(null as never, { clipNorm: 1 })).toThrow(
+      new GradStabError('clipOptimizer: optimizer must be a tf.Optimizer, such as tf.train.adam(), got null.'),
+    );
+    expect(() => clipOptimizer(tf.train.sgd(0.1), { clipValue: 1e-46 })).toThrow(
+      new GradStabError('clipOptimizer: clipValue must be > 0 in float32 (at least 1.401298464324817e-45), got 1e-46.'),
+    );
+    expect(() => clipOptimizer(tf.train.sgd(0.1), { clipNorm: null } as never)).toThrow(
+      new GradStabError(
+        'clipOptimizer: clipNorm must not be null (leave the key out or pass undefined instead), got null.',
+      ),
+    );
+    const first = clipOptimizer(tf.train.sgd(0.1), { clipNorm: 1 });
+    const second = clipOptimizer(first, { clipValue: 1 });
+    expect(() => clipOptimizer(first, { clipValue: 1 })).toThrow(
+      /^clipOptimizer: this TransformedOptimizer was wrapped again/,
+    );
+    second.dispose();
+  });
+});

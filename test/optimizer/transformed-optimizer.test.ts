@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  accumulateGradients,
   clipByGlobalNorm,
   clipByNorm,
   clipByValue,
+  GradientHealthMonitor,
   GradStabError,
   skipNonFinite,
   TransformedOptimizer,
@@ -207,7 +209,7 @@ describe('TransformedOptimizer', () => {
       { name: '__gradstab__/0/bogus', tensor: tf.scalar(1) },
     ];
     await expect(opt.setWeights(weights)).rejects.toThrow(
-      'gradientPipeline.setState: state keys are those the transforms\' init() created (0/consecutive, 0/totalNonFinite, 0/totalSkipped), got "0/bogus".',
+      'TransformedOptimizer.setWeights: state keys are those the transforms\' init() created (0/consecutive, 0/totalNonFinite, 0/totalSkipped), got "0/bogus".',
     );
   });
 
@@ -234,5 +236,189 @@ describe('TransformedOptimizer', () => {
         'TransformedOptimizer.applyGradients: gradients must be float32 tensors, got int32 for "int/w".',
       ),
     );
+  });
+});
+
+describe('TransformedOptimizer: bad input is a GradStabError naming the function called (issue 13)', () => {
+  const sgd = () => tf.train.sgd(0.1);
+  const fromConfig = (config: unknown) =>
+    TransformedOptimizer.fromConfig(TransformedOptimizer, config as tf.serialization.ConfigDict);
+  const sgdConfig = { className: 'SGD', config: { learningRate: 0.1 } };
+
+  it.each([
+    [
+      () => withTransforms(null as never),
+      'withTransforms: optimizer must be a tf.Optimizer, such as tf.train.adam(), got null.',
+    ],
+    [
+      () => withTransforms({ minimize: 1, computeGradients: 1, applyGradients: 1 } as never),
+      'withTransforms: optimizer must be a tf.Optimizer, such as tf.train.adam(), got {"minimize":1,"computeGradients":1,"applyGradients":1}.',
+    ],
+    [
+      () => new TransformedOptimizer(sgd(), 5 as never),
+      'TransformedOptimizer: transforms must be an array of gradient transforms, got 5.',
+    ],
+    [
+      // A hole is not a transform either (forEach skipped it, and chain() named itself).
+      () => new TransformedOptimizer(sgd(), new Array(1)),
+      'TransformedOptimizer: transform 0 must be a gradient transform (an object with kind, config, init and update), got undefined.',
+    ],
+  ])('construction %#', (make, message) => {
+    expect(make).toThrow(new GradStabError(message));
+  });
+
+  it('takes an optimizer alone: no transforms', () => {
+    const opt = new TransformedOptimizer(tf.train.adam(0.01));
+    expect(opt.transforms).toEqual([]);
+    opt.dispose();
+  });
+
+  it('applyGradients: a container, tensors, live variables of their shape', () => {
+    const opt = withTransforms(sgd(), clipByValue(1));
+    tf.variable(tf.zeros([2]), true, 'bad/w');
+    const apply = (g: unknown) => () => opt.applyGradients(g as tf.NamedTensorMap);
+    expect(apply(null)).toThrow(
+      new GradStabError(
+        'TransformedOptimizer.applyGradients: gradients must be a map {name: tensor} (as from tf.variableGrads) or a list of {name, tensor}, got null.',
+      ),
+    );
+    expect(apply({ 'bad/w': { dtype: 'float32' } })).toThrow(
+      new GradStabError(
+        'TransformedOptimizer.applyGradients: the gradient of "bad/w" must be a tf.Tensor, got {"dtype":"float32"}.',
+      ),
+    );
+    expect(apply({ 'no/such': tf.zeros([2]) })).toThrow(
+      new GradStabError(
+        'TransformedOptimizer.applyGradients: each gradient must be named after a live tf.Variable (as tf.variableGrads names them), got "no/such".',
+      ),
+    );
+    expect(apply({ 'bad/w': tf.zeros([3]) })).toThrow(
+      new GradStabError(
+        'TransformedOptimizer.applyGradients: the gradient of "bad/w" must have its variable\'s shape [2], got a tensor of shape [3] and dtype float32.',
+      ),
+    );
+  });
+
+  it('a transform’s error during a step names the function called, then the transform', () => {
+    const monitor = new GradientHealthMonitor();
+    const opt = withTransforms(sgd(), monitor.tap);
+    const w = tf.variable(tf.zeros([2]), true, 'tap/w');
+    monitor.dispose();
+    expect(() => opt.applyGradients({ [w.name]: tf.zeros([2]) })).toThrow(
+      new GradStabError(
+        'TransformedOptimizer.applyGradients: GradientHealthMonitor.tap: this monitor was disposed: make a new GradientHealthMonitor to keep watching, got a disposed monitor.',
+      ),
+    );
+    opt.dispose();
+  });
+
+  it.each([
+    [
+      { optimizer: { className: 'constructor', config: {} }, transforms: [] },
+      'config.optimizer.className must name a registered tf.Optimizer, got "constructor".',
+    ],
+    [
+      { optimizer: { className: 'toString', config: {} }, transforms: [] },
+      'config.optimizer.className must name a registered tf.Optimizer, got "toString".',
+    ],
+    [
+      { optimizer: { className: 'Dense', config: {} }, transforms: [] },
+      'config.optimizer.className must name a tf.Optimizer, not another registered class, got "Dense".',
+    ],
+    [
+      { optimizer: { className: 'SGD', config: { learningRate: 'abc' } }, transforms: [] },
+      'config.optimizer.config.learningRate must be a number that is finite in float32 (|x| <= 3.4e38), got "abc".',
+    ],
+    [
+      { optimizer: { className: 'Adam', config: { learningRate: 0.1, beta1: 0.9 } }, transforms: [] },
+      'config.optimizer.config.beta2 must be given (Adam needs it), got undefined.',
+    ],
+    [
+      { optimizer: sgdConfig, transforms: [null] },
+      'a transform description must be an object {kind, config}, got null.',
+    ],
+    [
+      { optimizer: sgdConfig, transforms: [{ kind: 'chain', config: { transforms: [null] } }] },
+      'a transform description must be an object {kind, config}, got null.',
+    ],
+    [
+      { optimizer: sgdConfig, transforms: [{ kind: 'clipByNorm', config: { maxNorm: -1 } }] },
+      'clipByNorm: maxNorm must be a finite number > 0, got -1.',
+    ],
+    [{ optimizer: sgdConfig, transforms: 'x' }, 'config.transforms must be an array, got "x".'],
+    [null, 'config must be an object {optimizer, transforms}, got null.'],
+  ])('fromConfig refuses a corrupt saved config %#', (config, message) => {
+    const before = tf.memory().numTensors;
+    expect(() => fromConfig(config)).toThrow(new GradStabError(`TransformedOptimizer.fromConfig: ${message}`));
+    expect(tf.memory().numTensors).toBe(before); // the inner optimizer built before the error is disposed
+  });
+
+  it('fromConfig: a config that contains itself is a GradStabError, not a stack overflow', () => {
+    const config: Record<string, unknown> = { transforms: [] };
+    config.optimizer = { className: 'GradStabTransformedOptimizer', config };
+    expect(() => fromConfig(config)).toThrow(
+      new GradStabError(
+        'TransformedOptimizer.fromConfig: a config must not contain itself, got an object that contains itself.',
+      ),
+    );
+  });
+
+  it('fromConfig takes null values as missing, as tfjs writes them', () => {
+    const config = {
+      optimizer: { className: 'Adam', config: { learningRate: 0.1, beta1: 0.9, beta2: 0.99, epsilon: null } },
+      transforms: [{ kind: 'zClip', config: { alpha: null, zThreshold: 2, warmupSteps: 3, maxNorm: null } }],
+    };
+    const opt = fromConfig(config) as unknown as TransformedOptimizer;
+    expect(opt.transforms[0]?.config).toMatchObject({ alpha: 0.97, zThreshold: 2, warmupSteps: 3 });
+    opt.dispose();
+  });
+
+  it('setWeights refuses a __proto__ key and stray lazily created state, leaving the state as it was', async () => {
+    const opt = withTransforms(sgd(), skipNonFinite(), accumulateGradients({ steps: 2 }));
+    const iter = () => ({ name: 'iter', tensor: tf.scalar(0, 'int32') });
+    await expect(
+      opt.setWeights([iter(), { name: '__gradstab__/__proto__', tensor: tf.scalar(1, 'int32') }]),
+    ).rejects.toThrow(
+      new GradStabError(
+        'TransformedOptimizer.setWeights: state keys are those the transforms\' init() created (0/consecutive, 0/totalNonFinite, 0/totalSkipped, 1/count), got "__proto__".',
+      ),
+    );
+    await expect(
+      opt.setWeights([
+        iter(),
+        { name: '__gradstab__/1/count', tensor: tf.scalar(1, 'int32') },
+        { name: '__gradstab__/1/sum/0', tensor: tf.zeros([2]) },
+        { name: '__gradstab__/1/sum/99', tensor: tf.zeros([2]) },
+      ]),
+    ).rejects.toThrow(
+      new GradStabError(
+        'TransformedOptimizer.setWeights: the state keys 1/sum/<i> (one per gradient, by position) must be numbered from 0 without a gap, got "1/sum/99".',
+      ),
+    );
+    expect(await opt.readState()).toEqual({
+      '0/consecutive': 0,
+      '0/totalNonFinite': 0,
+      '0/totalSkipped': 0,
+      '1/count': 0,
+    });
+    await expect(opt.setWeights(null as never)).rejects.toThrow(
+      new GradStabError('TransformedOptimizer.setWeights: weights must be an array of {name, tensor}, got null.'),
+    );
+    opt.dispose();
+  });
+
+  it('after dispose() every use says so, instead of tfjs’s "Tensor is disposed"', async () => {
+    const opt = withTransforms(sgd(), skipNonFinite());
+    const w = tf.variable(tf.zeros([2]), true, 'gone/w');
+    opt.dispose();
+    opt.dispose(); // twice is harmless
+    const rule =
+      'this TransformedOptimizer was disposed (with its inner optimizer and transform state): make a new one, got a disposed TransformedOptimizer with transforms [skipNonFinite].';
+    expect(() => opt.applyGradients({ [w.name]: tf.zeros([2]) })).toThrow(
+      new GradStabError(`TransformedOptimizer.applyGradients: ${rule}`),
+    );
+    await expect(opt.getWeights()).rejects.toThrow(new GradStabError(`TransformedOptimizer.getWeights: ${rule}`));
+    await expect(opt.readState()).rejects.toThrow(new GradStabError(`TransformedOptimizer.readState: ${rule}`));
+    expect(() => withTransforms(opt)).toThrow(new GradStabError(`withTransforms: ${rule}`));
   });
 });

@@ -236,7 +236,7 @@ describe('bad options are GradStabErrors naming the function, the rule and the v
     [() => autoClip({ percentile: 101 }), 'autoClip: percentile must be a number in [0, 100], got 101.'],
     [() => autoClip({ window: 0 }), 'autoClip: window must be a whole number >= 1, got 0.'],
     [() => autoClip({ window: 2.5 }), 'autoClip: window must be a whole number >= 1, got 2.5.'],
-    [() => zClip({ alpha: 1 }), 'zClip: alpha must be a number in (0, 1), got 1.'],
+    [() => zClip({ alpha: 1 }), 'zClip: alpha must be a number in (0, 1), also in float32, got 1.'],
     [() => zClip({ zThreshold: 0 }), 'zClip: zThreshold must be a finite number > 0, got 0.'],
     [() => zClip({ warmupSteps: 0 }), 'zClip: warmupSteps must be a whole number >= 1, got 0.'],
     [() => zClip({ maxNorm: -2 }), 'zClip: maxNorm must be a finite number > 0, got -2.'],
@@ -246,6 +246,26 @@ describe('bad options are GradStabErrors naming the function, the rule and the v
       'accumulateGradients: steps must be a whole number >= 1, got undefined.',
     ],
     [() => zClip({ window: 3 } as never), 'zClip: unknown option "window"'],
+    // Issue 13: a window of 2^40 threw a RangeError building the ring; values that are 0 in float32; counts past 2^24.
+    [() => autoClip({ window: 2 ** 40 }), 'autoClip: window must be at most 1000000, got 1099511627776.'],
+    [
+      () => adaptiveGradClip({ clipping: 1e-46 }),
+      'adaptiveGradClip: clipping must be > 0 in float32 (at least 1.401298464324817e-45), got 1e-46.',
+    ],
+    [() => zClip({ warmupSteps: 2 ** 25 }), 'zClip: warmupSteps must be at most 16777216, got 33554432.'],
+    [
+      () => zClip({ zThreshold: 1e20 }),
+      'zClip: zThreshold must be at most 1.8e19 (its square must be finite in float32), got 100000000000000000000.',
+    ],
+    [
+      () => accumulateGradients({ steps: 2 ** 40 }),
+      'accumulateGradients: steps must be at most 2147483647, got 1099511627776.',
+    ],
+    [() => accumulateGradients(null as never), 'accumulateGradients: options must be a plain object, got null.'],
+    [
+      () => autoClip({ window: null } as never),
+      'autoClip: window must not be null (leave the key out or pass undefined instead), got null.',
+    ],
   ])('%#', (make, message) => {
     expect(make).toThrow(GradStabError);
     expect(make).toThrow(message);

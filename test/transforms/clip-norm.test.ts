@@ -158,3 +158,26 @@ describe('clipByGlobalNorm with normType 1 and inf', () => {
     );
   });
 });
+
+describe('clipByNorm and clipByGlobalNorm: float32 limits and null options (issue 13)', () => {
+  it.each([
+    [
+      () => clipByNorm(1e-46),
+      'clipByNorm: maxNorm must be > 0 in float32 (at least 1.401298464324817e-45), got 1e-46.',
+    ],
+    [
+      () => clipByGlobalNorm(1e39),
+      'clipByGlobalNorm: maxNorm must be finite in float32 (at most 3.4028234663852886e+38), got 1e+39.',
+    ],
+    [
+      () => clipByGlobalNorm(1, { normType: null as never }),
+      'clipByGlobalNorm: normType must not be null (leave the key out or pass undefined instead), got null.',
+    ],
+    [
+      () => clipByGlobalNorm(1, [] as never),
+      'clipByGlobalNorm: options must be a plain object, got an array of length 0.',
+    ],
+  ])('%#', (make, message) => {
+    expect(make).toThrow(new GradStabError(message));
+  });
+});

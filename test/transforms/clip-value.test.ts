@@ -80,8 +80,25 @@ describe('clipByValue', () => {
     [Number.NaN, 'clipByValue: limit must be a finite number > 0, got NaN.'],
     [Number.POSITIVE_INFINITY, 'clipByValue: limit must be a finite number > 0, got Infinity.'],
     ['1', 'clipByValue: limit must be a finite number > 0 or an object {min, max}, got "1".'],
-    [{ min: 2, max: 1 }, 'clipByValue: min must be < max, got {"min":2,"max":1}.'],
+    [{ min: 2, max: 1 }, 'clipByValue: min must be < max (in float32), got {"min":2,"max":1}.'],
     [{ min: 0, max: Number.NaN }, 'clipByValue: max must be a number, got NaN.'],
+    // Issue 13: limits that are 0 or Infinity in float32 (1e-46 zeroed every gradient), unknown keys, null.
+    [1e-46, 'clipByValue: limit must be > 0 in float32 (at least 1.401298464324817e-45), got 1e-46.'],
+    [1e39, 'clipByValue: limit must be finite in float32 (at most 3.4028234663852886e+38), got 1e+39.'],
+    [{ min: 1, max: 1 + 1e-10 }, 'clipByValue: min must be < max (in float32), got {"min":1,"max":1.0000000001}.'],
+    [
+      { min: -1e39, max: 1 },
+      'clipByValue: min must be finite in float32 (|min| <= 3.4028234663852886e+38) or infinite, got -1e+39.',
+    ],
+    [
+      { min: -1, max: 1, typo: 2 },
+      'clipByValue: unknown option "typo" (known: min, max), got {"min":-1,"max":1,"typo":2}.',
+    ],
+    [
+      { min: null, max: 1 },
+      'clipByValue: min must not be null (leave the key out or pass undefined instead), got null.',
+    ],
+    [null, 'clipByValue: limit must be a finite number > 0 or an object {min, max}, got null.'],
   ])('rejects %o at construction', (bad, message) => {
     expect(() => clipByValue(bad as number)).toThrow(GradStabError);
     expect(() => clipByValue(bad as number)).toThrow(message);

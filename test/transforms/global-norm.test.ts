@@ -59,7 +59,7 @@ describe('globalNorm', () => {
       'globalNorm: gradients must be float32 tensors, got a tensor of dtype int32.',
     );
     expect(() => globalNorm(null as never)).toThrow(
-      'globalNorm: grads must be a map or an array of tensors, got null.',
+      'globalNorm: grads must be a map (object or Map) or an array of tensors, got null.',
     );
   });
 });

@@ -110,6 +110,6 @@ describe('skipNonFinite', () => {
       new GradStabError('skipNonFinite: maxConsecutive must be a whole number >= 0 or Infinity, got -1.'),
     );
     expect(() => skipNonFinite({ maxConsecutive: 1.5 })).toThrow('got 1.5.');
-    expect(() => skipNonFinite(3 as never)).toThrow('skipNonFinite: options must be an object, got 3.');
+    expect(() => skipNonFinite(3 as never)).toThrow('skipNonFinite: options must be a plain object, got 3.');
   });
 });

@@ -133,3 +133,47 @@ describe('gradientPipeline (raw tf.variableGrads loops)', () => {
       expect(() => pipeline.setState(state as never)).toThrow(new GradStabError(message));
   });
 });
+
+describe('gradientPipeline: bad input and use after dispose (issue 13)', () => {
+  it('names gradientPipeline for a bad transform, and apply for bad params', () => {
+    expect(() => gradientPipeline('x' as never)).toThrow(
+      new GradStabError(
+        'gradientPipeline: transform 0 must be a gradient transform (an object with kind, config, init and update), got "x".',
+      ),
+    );
+    const pipeline = gradientPipeline(clipByGlobalNorm(1));
+    expect(() => pipeline.apply({ w: tf.ones([2]) }, 5 as never)).toThrow(
+      new GradStabError(
+        'gradientPipeline.apply: params must be a map {name: tensor} of the variables’ current values, got 5.',
+      ),
+    );
+    expect(() => pipeline.apply(null as never)).toThrow(
+      new GradStabError(
+        'gradientPipeline.apply: gradients must be a map {name: tensor} (as from tf.variableGrads) or a list of {name, tensor}, got null.',
+      ),
+    );
+    pipeline.dispose();
+  });
+
+  it('after dispose() apply and setState say so, instead of failing inside a transform', () => {
+    const pipeline = gradientPipeline(skipNonFinite());
+    pipeline.dispose();
+    const rule = 'this pipeline was disposed: build a new one with gradientPipeline(...), got a disposed pipeline.';
+    expect(() => pipeline.apply({ w: tf.ones([2]) })).toThrow(new GradStabError(`gradientPipeline.apply: ${rule}`));
+    expect(() => pipeline.setState({})).toThrow(new GradStabError(`gradientPipeline.setState: ${rule}`));
+  });
+
+  it('setState is all or nothing, and refuses a __proto__ key', () => {
+    const pipeline = gradientPipeline(skipNonFinite());
+    const consecutive = pipeline.state['0/consecutive'] as tf.Variable;
+    expect(() =>
+      pipeline.setState({ '0/consecutive': tf.scalar(5, 'int32'), ['__proto__']: tf.scalar(1, 'int32') }),
+    ).toThrow(
+      new GradStabError(
+        'gradientPipeline.setState: state keys are those the transforms\' init() created (0/consecutive, 0/totalNonFinite, 0/totalSkipped), got "__proto__".',
+      ),
+    );
+    expect(values(consecutive)).toEqual([0]);
+    pipeline.dispose();
+  });
+});

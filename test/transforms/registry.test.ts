@@ -7,6 +7,7 @@ import {
   registerTransform,
   type TransformedOptimizer,
   transformFromConfig,
+  transformToConfig,
   withTransforms,
 } from '../../src/index.js';
 import { saveAndLoad, tinyData, tinyModel } from '../helpers/models.js';
@@ -88,5 +89,80 @@ describe('custom transforms', () => {
     expect(() => registerTransform('clipByGlobalNorm', () => scaleGradients(1))).toThrow(
       'registerTransform: kind must not be one of gradstab’s built-in kinds, got "clipByGlobalNorm".',
     );
+  });
+});
+
+describe('loading a corrupt saved transform is a GradStabError naming the function called (issue 13)', () => {
+  const agc = (exclude: unknown) => ({ kind: 'adaptiveGradClip', config: { clipping: 0.01, eps: 0.001, exclude } });
+  it.each([
+    [
+      { kind: 'chain', config: { transforms: [null] } },
+      'a transform description must be an object {kind, config}, got null.',
+    ],
+    [{ kind: 'chain', config: { transforms: 'x' } }, 'chain: config.transforms must be an array, got "x".'],
+    [
+      agc({ source: '(', flags: '' }),
+      'adaptiveGradClip: exclude must be a valid regular expression (Invalid regular expression: /(/: Unterminated group), got /(/.',
+    ],
+    [
+      agc({ source: 'head', flags: 'zz' }),
+      "adaptiveGradClip: exclude must be a valid regular expression (Invalid flags supplied to RegExp constructor 'zz'), got /head/zz.",
+    ],
+    // Both loaded as /undefined/ (and trained) before.
+    [agc('head'), 'adaptiveGradClip: exclude must be a saved RegExp {source, flags} (two strings), got "head".'],
+    [agc({}), 'adaptiveGradClip: exclude must be a saved RegExp {source, flags} (two strings), got {}.'],
+    [
+      { kind: 'autoClip', config: { percentile: 10, window: 1e12 } },
+      'autoClip: window must be at most 1000000, got 1000000000000.',
+    ],
+    [
+      { kind: 'clipByNorm', config: { maxNorm: 1, typo: 2 } },
+      'clipByNorm: unknown option "typo" (known: maxNorm), got {"maxNorm":1,"typo":2}.',
+    ],
+    [
+      { kind: 'clipByNorm', config: [1] },
+      'the config of a "clipByNorm" transform must be an object, got an array of length 1.',
+    ],
+    [
+      { kind: 'zClip', config: { maxNorm: { $nonFinite: 'bogus' } } },
+      "a {$nonFinite} marker must hold 'inf', '-inf' or 'nan', got \"bogus\".",
+    ],
+    [
+      { kind: 'constructor', config: {} },
+      'kind must be registered with registerTransform(kind, factory) before loading, got "constructor".',
+    ],
+  ])('%o', (description, message) => {
+    expect(() => transformFromConfig(description)).toThrow(new GradStabError(`transformFromConfig: ${message}`));
+  });
+
+  it('a config that contains itself is a GradStabError both ways, not a stack overflow', () => {
+    const config: Record<string, unknown> = { a: 1 };
+    config.self = config;
+    const transform = { kind: 'test_self', config, init: () => ({}), update: () => ({ grads: {}, state: {} }) };
+    expect(() => transformToConfig(transform)).toThrow(
+      new GradStabError('transformToConfig: a config must not contain itself, got an object that contains itself.'),
+    );
+    expect(() => transformFromConfig({ kind: 'clipByNorm', config })).toThrow(
+      new GradStabError('transformFromConfig: a config must not contain itself, got an object that contains itself.'),
+    );
+    expect(() => transformToConfig(null as never)).toThrow(
+      new GradStabError(
+        'transformToConfig: transform must be a gradient transform (an object with kind, config, init and update), got null.',
+      ),
+    );
+  });
+
+  it('a registered factory must return a transform', () => {
+    registerTransform('test_junk_factory', () => 5 as never);
+    expect(() => transformFromConfig({ kind: 'test_junk_factory', config: {} })).toThrow(
+      new GradStabError(
+        'transformFromConfig: the factory registered for "test_junk_factory" must return a gradient transform, got 5.',
+      ),
+    );
+  });
+
+  it('null values in a saved built-in config are taken as missing (tfjs writes them so)', () => {
+    const t = transformFromConfig({ kind: 'adaptiveGradClip', config: { clipping: null, eps: 0.01, exclude: null } });
+    expect(t.config).toEqual({ clipping: 0.01, eps: 0.01 });
   });
 });

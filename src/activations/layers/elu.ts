@@ -6,7 +6,7 @@ import type { LayerArgs } from './layer-args.js';
 
 /** Arguments of {@link layers.elu} and {@link ELULayer}. */
 export interface ELULayerArgs extends LayerArgs {
-  /** The negative saturation value: a finite number > 0. Defaults to 1, as PyTorch, Keras and tfjs. */
+  /** The negative saturation value: > 0 and finite in float32. Defaults to 1, as PyTorch, Keras and tfjs. */
   readonly alpha?: number;
 }
 

@@ -7,7 +7,7 @@ import type { LayerArgs } from './layer-args.js';
 /** Arguments of {@link layers.leakyReLU} and {@link LeakyReLULayer}. */
 export interface LeakyReLULayerArgs extends LayerArgs {
   /**
-   * The slope for x < 0: any finite number. Defaults to 0.01, PyTorch's default (Keras's `LeakyReLU` layer and
+   * The slope for x < 0: any number finite in float32. Defaults to 0.01, PyTorch's default (Keras's `LeakyReLU` layer and
    * `tf.layers.leakyReLU` default to 0.3, Keras's op and `tf.leakyRelu` to 0.2).
    */
   readonly alpha?: number;
