@@ -127,11 +127,15 @@ export function detect(
   const layers = record.layers;
   const bad = layers.filter((l) => l.nonFinite > 0 || Number.isNaN(l.norm));
   if (bad.length > 0 || Number.isNaN(record.globalNorm)) {
-    const count = bad.reduce((n, l) => n + l.nonFinite, 0);
+    const where = bad.map((l) => l.layer).join(', ') || 'the gradients';
+    // Between recorded steps the entries are not counted: the layers holding them are known from their norms.
+    const count = record.partial ? Number.NaN : bad.reduce((n, l) => n + l.nonFinite, 0);
     event(
       'nonFinite',
       bad.map((l) => l.layer),
-      `${count} non-finite gradient entr${count === 1 ? 'y' : 'ies'} in ${bad.map((l) => l.layer).join(', ') || 'the gradients'}`,
+      record.partial
+        ? `non-finite gradient entries in ${where}`
+        : `${count} non-finite gradient entr${count === 1 ? 'y' : 'ies'} in ${where}`,
       { nonFinite: count, globalNorm: record.globalNorm },
     );
     return { events, state }; // nothing else is meaningful on such a step, and the statistics must not see it

@@ -2,11 +2,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Callback } from '@tensorflow/tfjs-layers';
 import { checkParams, viewGradients } from '../internal/grads.js';
 import { brandClass, isInstance } from '../internal/identity.js';
+import { setNamed } from '../internal/map-grads.js';
 import { Ring } from '../internal/ring.js';
 import { assertSingleTfjs } from '../internal/single-tfjs.js';
 import { fail, optionsObject, wholeNumber, withCaller } from '../internal/validate.js';
 import { VariableOwner } from '../internal/variable-owner.js';
 import { registerBuiltInTransform } from '../transforms/registry.js';
+import { StepStats, statsOf } from '../transforms/step-stats.js';
 import type { GradientTransform } from '../transforms/types.js';
 import {
   DEFAULT_THRESHOLDS,
@@ -16,7 +18,7 @@ import {
   INITIAL_DETECTOR_STATE,
   resolveThresholds,
 } from './detectors.js';
-import { packedLength, packStepStats, unpackStepStats } from './device-stats.js';
+import { packedLength, packStepStats, type RecordedFigures, unpackStepStats } from './device-stats.js';
 import { monitorCallback } from './fit-callback.js';
 import { defaultLayerOf, groupByLayer, type LayerGroups } from './layer-groups.js';
 import { addVerdict, buildReport, formatSummary, type HealthReport, historyToCsv, type Verdict } from './report.js';
@@ -25,17 +27,25 @@ import type { MonitorEvent, MonitorEventName, StepRecord } from './types.js';
 /** Options of {@link GradientHealthMonitor}. */
 export interface GradientHealthMonitorOptions {
   /**
-   * Read the figures back every `every` steps, in one asynchronous `data()` call for all of them (a whole number
-   * from 1 to 1000: the steps in between wait on the device, one small tensor each, and nothing is reported until
-   * they are read). Defaults to 1: events arrive a step or so late. Larger values cost less and report later.
+   * The recording interval, a whole number from 1 to 1000. Every step, the monitor measures what catches a problem
+   * as it happens: the global gradient norm and each layer's norm and max |g| (from the figures the step's clipping
+   * transforms compute anyway), so a NaN or Infinity, a spike, and vanishing or exploding layers raise their events
+   * on the step they happen. Every `every`-th step is **recorded**: it also counts each layer's non-finite entries
+   * and, on a recorded step at least `sampleEvery` steps after the last, measures the weight norms and update ratios.
+   * The history holds the recorded steps, and every other step that raised an event (marked `partial`). The figures
+   * are read back once per interval, in one asynchronous `data()` call (the steps in between wait on the device, one
+   * small tensor each). Defaults to 1: everything every step, events a step or so late. `every: 10` records a tenth
+   * of the steps, costs less, and reports up to 10 steps late.
    */
   readonly every?: number;
   /** How many steps the history keeps, a whole number >= 1 (a ring: the oldest go first). Defaults to 2000. */
   readonly historySize?: number;
   /**
-   * Measure the weight norms every `sampleEvery` steps, and the update ratio `||dW|| / ||W||` on the step after
-   * (the update the optimizer really applied). Defaults to 10. Needs the weights: automatic through
-   * {@link withTransforms}; pass them to {@link GradientHealthMonitor.observe} in a raw loop.
+   * Measure the weight norms and the update ratio `||dW|| / ||W||` (the update the optimizer really applied at the
+   * step before) on the first recorded step and then on recorded steps at least `sampleEvery` steps apart. Defaults
+   * to 10. Needs the weights: automatic through {@link withTransforms}; pass them to
+   * {@link GradientHealthMonitor.observe} in a raw loop. The weights of the step before are held in variables kept
+   * from one measurement to the next (no new tensor per step: one copy of the weights' values is held meanwhile).
    */
   readonly sampleEvery?: number;
   /**
@@ -71,6 +81,8 @@ interface Pending {
   readonly step: number;
   readonly packed: tf.Tensor1D;
   readonly layers: readonly string[];
+  /** Whether the step is a recorded one (its figures include the recorded-step ones). */
+  readonly recorded: boolean;
 }
 
 /**
@@ -120,7 +132,12 @@ export class GradientHealthMonitor {
   private pending: Pending[] = [];
   private readonly records: Ring<StepRecord>;
   private groupsCache: { key: string; groups: LayerGroups } | undefined;
-  private snapshot: tf.NamedTensorMap | undefined;
+  /** The weights one step before a step that measures them, in variables kept from one measurement to the next. */
+  private readonly snapshots = new Map<string, tf.Variable>();
+  /** The step whose weights the snapshots hold (before its update). */
+  private snapshotStep = 0;
+  /** The last step that measured the weights. */
+  private lastWeighed: number | undefined;
   private detector: DetectorState = INITIAL_DETECTOR_STATE;
   private active = new Set<string>();
   private verdicts: Verdict[] = [];
@@ -166,7 +183,7 @@ export class GradientHealthMonitor {
       init: () => ({}),
       update: (grads, state, context) => {
         this.usable(`${FN}.tap`);
-        this.record(grads, context.params);
+        this.record(grads, context.params, statsOf(context));
         return { grads, state };
       },
     };
@@ -198,30 +215,71 @@ export class GradientHealthMonitor {
     this.usable(`${FN}.observe`);
     const view = viewGradients(`${FN}.observe`, grads);
     const values = checkParams(`${FN}.observe`, params);
-    withCaller(`${FN}.observe`, () => tf.tidy(() => this.record(view.grads, values)));
+    withCaller(`${FN}.observe`, () => tf.tidy(() => this.record(view.grads, values, new StepStats(false))));
   }
 
-  /** Computes and queues one step's figures; called inside a tidy. */
-  private record(grads: tf.NamedTensorMap, params?: tf.NamedTensorMap): void {
+  /** Whether `step` is recorded: the last of each interval of `every` steps. */
+  private isRecorded(step: number): boolean {
+    return step % this.every === 0;
+  }
+
+  /** Whether `step` measures the weights: a recorded step, the first one or `sampleEvery` steps after the last. */
+  private weighs(step: number): boolean {
+    return this.isRecorded(step) && (this.lastWeighed === undefined || step - this.lastWeighed >= this.sampleEvery);
+  }
+
+  /**
+   * Computes and queues one step's figures; called inside a tidy. Every step costs the figures that catch a
+   * non-finite step, a spike and vanishing or exploding layers (shared with the step's transforms); a recorded step
+   * also counts non-finite entries and may measure the weights.
+   */
+  private record(grads: tf.NamedTensorMap, params: tf.NamedTensorMap | undefined, stats: StepStats): void {
     const names = Object.keys(grads);
     this.owner.claim(FN, names);
     const step = ++this.observed;
     const groups = this.groupsFor(names);
-    const sampled = params !== undefined && (step - 1) % this.sampleEvery === 0;
-    const previous = this.snapshot;
-    const packed = packStepStats(grads, groups, sampled || previous ? params : undefined, previous);
-    this.pending.push({ step, packed: tf.keep(packed), layers: groups.layers });
-    if (previous) {
-      tf.dispose(Object.values(previous));
-      this.snapshot = undefined;
+    const recorded = this.isRecorded(step);
+    let figures: RecordedFigures | undefined;
+    if (recorded) {
+      const weighs = params !== undefined && this.weighs(step);
+      if (weighs) this.lastWeighed = step;
+      const previous = weighs && this.snapshotStep === step - 1 ? this.snapshotOf(names) : undefined;
+      figures = weighs ? { weights: params, ...(previous ? { previous } : {}) } : {};
     }
-    if (sampled && params) {
-      // A clone shares the buffer: the optimizer's assign gives the variable a new one, so this keeps the old value.
-      this.snapshot = Object.fromEntries(
-        names.filter((n) => params[n]).map((n) => [n, tf.keep(tf.clone(params[n] as tf.Tensor))]),
-      );
-    }
+    const packed = packStepStats(grads, groups, stats, figures);
+    this.pending.push({ step, packed: tf.keep(packed), layers: groups.layers, recorded });
+    // The next step measures the weights: keep these (the values before this step's update) for its update ratio.
+    if (params && this.weighs(step + 1)) this.takeSnapshot(names, params, step);
     if (this.pending.length >= this.every) this.read();
+  }
+
+  /**
+   * Points the snapshot variables at the weights' current values: `assign` shares the buffer (no copy, and no new
+   * tensor after the first time), and the optimizer's update gives the weights new buffers, so these keep the old.
+   */
+  private takeSnapshot(names: readonly string[], params: tf.NamedTensorMap, step: number): void {
+    for (const name of names) {
+      const value = params[name];
+      if (!value) continue;
+      const held = this.snapshots.get(name);
+      if (held && tf.util.arraysEqual(held.shape, value.shape) && held.dtype === value.dtype) held.assign(value);
+      else {
+        held?.dispose();
+        this.snapshots.set(name, tf.keep(tf.variable(value, false)));
+      }
+    }
+    this.snapshotStep = step;
+  }
+
+  /** The snapshot of these variables, if it holds all of them. */
+  private snapshotOf(names: readonly string[]): tf.NamedTensorMap | undefined {
+    const out: tf.NamedTensorMap = {};
+    for (const name of names) {
+      const held = this.snapshots.get(name);
+      if (!held) return undefined;
+      setNamed(out, name, held);
+    }
+    return out;
   }
 
   private groupsFor(names: readonly string[]): LayerGroups {
@@ -253,12 +311,17 @@ export class GradientHealthMonitor {
   /** Turns read values into records, history and events. */
   private ingest(batch: readonly Pending[], data: Float32Array): void {
     let offset = 0;
-    for (const { step, layers } of batch) {
-      const record: StepRecord = { step, ...unpackStepStats(data, offset, layers) };
-      offset += packedLength(layers.length);
-      this.records.push(record);
+    for (const { step, layers, recorded } of batch) {
+      const record: StepRecord = {
+        step,
+        ...unpackStepStats(data, offset, layers, recorded),
+        ...(recorded ? {} : { partial: true as const }),
+      };
+      offset += packedLength(layers.length, recorded);
       const { events, state } = detect(record, this.detector, this.thresholds);
       this.detector = state;
+      // The history holds the recorded steps, and any other step that raised an event.
+      if (recorded || events.length > 0) this.records.push(record);
       this.emit(events);
     }
   }
@@ -391,8 +454,8 @@ export class GradientHealthMonitor {
     this.disposed = true;
     for (const p of this.pending) p.packed.dispose();
     this.pending = [];
-    if (this.snapshot) tf.dispose(Object.values(this.snapshot));
-    this.snapshot = undefined;
+    for (const held of this.snapshots.values()) held.dispose();
+    this.snapshots.clear();
   }
 }
 

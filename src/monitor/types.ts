@@ -25,6 +25,12 @@ export interface StepRecord {
   readonly globalNorm: number;
   /** Per layer, in the order the model lists its variables (input side first). */
   readonly layers: readonly LayerStepStats[];
+  /**
+   * Present (true) on a step the history holds only because it raised an event, between recorded steps (see the
+   * monitor's `every`): its norms and max |g| are measured, a layer's `nonFinite` is 1 when it holds NaN or
+   * ±Infinity (not a count), and there are no weight figures.
+   */
+  readonly partial?: true;
 }
 
 /** The monitor's event names. */

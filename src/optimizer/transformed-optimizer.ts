@@ -16,6 +16,7 @@ import {
 } from '../transforms/pipeline.js';
 import { checkTransforms, transformFromDescription, transformToConfig } from '../transforms/registry.js';
 import type { GradientTransform } from '../transforms/types.js';
+import { canGuard, StepGuard } from './guarded-step.js';
 import { checkVariables, checkWeightList, isOptimizer, loadInnerOptimizer } from './input-checks.js';
 
 /**
@@ -101,10 +102,17 @@ export class TransformedOptimizer extends tf.Optimizer {
   readonly optimizer: tf.Optimizer;
   /** The transforms, in the order they run. */
   readonly transforms: readonly GradientTransform[];
-  /** Steps skipped by a transform since this object was created (the saved total is in the transform state). */
+  /**
+   * Steps skipped by a transform since this object was created (the saved total is in the transform state). A skip
+   * decided on the device is counted when its flag is read back: see {@link TransformedOptimizer.flush}.
+   */
   skippedSteps = 0;
 
   private readonly pipeline: GradientPipeline;
+  /** Puts steps back on the device when a transform skips them there (made at the first such step). */
+  private guard: StepGuard | undefined;
+  /** The reads of skip flags still in flight. */
+  private readonly counting = new Set<Promise<void>>();
   /** Whose variables the transform state describes (checked only when there is state to mix). */
   private readonly owner = new VariableOwner(
     'TransformedOptimizer with stateful transforms',
@@ -146,6 +154,8 @@ export class TransformedOptimizer extends tf.Optimizer {
   [RELEASE](fn = 'withTransforms'): Released {
     this.usable(fn);
     this.released = true;
+    this.guard?.dispose(); // the new wrapper puts its own steps back
+    this.guard = undefined;
     return {
       optimizer: this.optimizer,
       transforms: this.transforms,
@@ -202,12 +212,72 @@ export class TransformedOptimizer extends tf.Optimizer {
       'TransformedOptimizer.applyGradients',
     );
     try {
-      if (step.skip) this.skippedSteps++;
+      if (step.skip) {
+        step.skipWhen?.dispose(); // skipped on the host anyway
+        this.skippedSteps++;
+      } else if (step.skipWhen) this.applyUnlessSkipped(view.rebuild(step.grads), names, step.skipWhen);
       else this.optimizer.applyGradients(view.rebuild(step.grads));
     } finally {
       const inputs = new Set(Object.values(view.grads));
       for (const t of Object.values(step.grads)) if (!inputs.has(t)) t.dispose();
     }
+  }
+
+  /**
+   * A step whose skip was decided on the device: applied and put back where the flag holds (no read), then counted
+   * when the flag is read back asynchronously. An optimizer whose state gradstab cannot find is skipped the host way.
+   */
+  private applyUnlessSkipped(grads: tf.NamedTensorMap | NamedTensor[], names: string[], skipWhen: tf.Scalar): void {
+    if (!canGuard(this.optimizer)) {
+      // The one blocking read left, documented on skipNonFinite: a custom optimizer's state cannot be put back.
+      const skip = skipWhen.dataSync()[0] !== 0;
+      skipWhen.dispose();
+      if (skip) this.skippedSteps++;
+      else this.optimizer.applyGradients(grads);
+      return;
+    }
+    this.guard ??= new StepGuard(this.optimizer);
+    const flag = tf.keep(skipWhen);
+    try {
+      this.guard.apply(grads, names, flag);
+    } catch (err) {
+      flag.dispose();
+      throw err;
+    }
+    // The inner optimizer counted the step in `iterations`, a host number: take it back once the flag says so. The
+    // flag can be freed as soon as its read has started (every backend finishes a read it began).
+    const read = flag.data();
+    flag.dispose();
+    const counted = read
+      .then((value) => {
+        if (value[0] !== 0 && !this.disposed) {
+          const inner = this.optimizer as unknown as { iterations_?: number };
+          inner.iterations_ = Math.max(0, (inner.iterations_ ?? 1) - 1);
+          this.skippedSteps++;
+        }
+      })
+      .finally(() => this.counting.delete(counted));
+    this.counting.add(counted);
+  }
+
+  /**
+   * Waits until the steps so far are counted: a step that {@link skipNonFinite} skips on the device is taken out of
+   * `iterations` and added to `skippedSteps` when its flag is read back, asynchronously (a step or so later, with no
+   * blocking read). `getWeights`, and so `model.save`, wait for it themselves.
+   *
+   * @example
+   * ```ts
+   * import * as tf from '@tensorflow/tfjs';
+   * import { skipNonFinite, withTransforms } from 'gradstab';
+   * const optimizer = withTransforms(tf.train.adam(1e-3), skipNonFinite());
+   * const w = tf.variable(tf.tensor1d([1, 2]));
+   * optimizer.minimize(() => tf.sum(tf.mul(w, NaN)) as tf.Scalar); // skipped on the device
+   * await optimizer.flush();
+   * console.log(optimizer.skippedSteps, optimizer.iterations); // 1 0
+   * ```
+   */
+  async flush(): Promise<void> {
+    while (this.counting.size > 0) await Promise.all([...this.counting]);
   }
 
   /** The current transform state, read to numbers (asynchronously: no blocking read). Keys as in the weights. */
@@ -230,6 +300,7 @@ export class TransformedOptimizer extends tf.Optimizer {
    */
   override async getWeights(): Promise<NamedTensor[]> {
     this.usable('TransformedOptimizer.getWeights');
+    await this.flush(); // `iterations` counts no skipped step once the flags are read
     const inner = await this.optimizer.getWeights();
     const own = Object.entries(this.pipeline.state).map(([key, tensor]) => ({ name: STATE_PREFIX + key, tensor }));
     return [...inner, ...own];
@@ -268,6 +339,7 @@ export class TransformedOptimizer extends tf.Optimizer {
     this.optimizer.dispose();
     disposeTfjsLeftovers(this.optimizer);
     this.pipeline.dispose();
+    this.guard?.dispose();
   }
 
   getConfig(): tf.serialization.ConfigDict {

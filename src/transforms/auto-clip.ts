@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { applyClip, clipFactor, clippedNorm, NORM_EPS, normValue, scaledNormOfAll } from '../internal/norms.js';
+import { applyClip, clipFactor, clippedNorm, NORM_EPS, normValue } from '../internal/norms.js';
 import { fail, optionsObject, wholeNumber } from '../internal/validate.js';
 import { registerBuiltInTransform } from './registry.js';
+import { statsOf } from './step-stats.js';
 import type { GradientTransform } from './types.js';
 
 /** Options of {@link autoClip}. */
@@ -65,8 +66,8 @@ export function autoClip(options?: AutoClipOptions): GradientTransform {
       threshold: tf.scalar(0),
       clippedNorm: tf.scalar(0),
     }),
-    update: (grads, state) => {
-      const measured = scaledNormOfAll(Object.values(grads), 2);
+    update: (grads, state, context) => {
+      const measured = statsOf(context).globalNorm(Object.values(grads));
       const norm = normValue(measured);
       // Finite gradients can have a norm beyond float32's range (Infinity once formed): such a norm is recorded as
       // float32's largest value, the most the ring can hold; gradients with NaN or Infinity entries are not.

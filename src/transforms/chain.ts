@@ -1,4 +1,5 @@
-import type { NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
+import { logicalOr, type NamedTensorMap, type Scalar, type Tensor, zerosLike } from '@tensorflow/tfjs-core';
+import { selectWhere } from '../internal/select.js';
 import { fail } from '../internal/validate.js';
 import { checkTransforms, registerBuiltInTransform, transformFromDescription } from './registry.js';
 import type { GradientTransform, TransformState } from './types.js';
@@ -6,7 +7,9 @@ import type { GradientTransform, TransformState } from './types.js';
 /**
  * Composes transforms into one that applies them in order (optax's `chain`). The order is yours: clip then
  * skip, monitor before or after clipping. Each transform's state is kept under the prefix `i/` (its position).
- * If a transform asks to skip the step, the chain stops there: the transforms after it keep their state.
+ * If a transform asks to skip the step, the chain stops there: the transforms after it keep their state. A skip
+ * decided on the device ({@link skipNonFinite}) cannot stop the chain without a read: the transforms after it run,
+ * and their state is put back as it was where the flag is true.
  *
  * @example
  * ```ts
@@ -37,15 +40,41 @@ export function chain(...transforms: GradientTransform[]): GradientTransform {
     update: (grads, state, context) => {
       const next: Record<string, Tensor> = { ...state };
       let current: NamedTensorMap = grads;
+      let skipWhen: Scalar | undefined;
+      const shapes = new Map<string, Tensor>();
       for (let i = 0; i < parts.length; i++) {
-        const result = (parts[i] as GradientTransform).update(current, subState(state, i), context);
-        Object.assign(next, prefixState(i, result.state));
+        const before = subState(state, i);
+        const result = (parts[i] as GradientTransform).update(current, before, context);
+        // After a skip decided on the device, a later transform's state must come out as if the step never came.
+        const after = skipWhen ? keptOnSkip(skipWhen, before, result.state, shapes) : result.state;
+        Object.assign(next, prefixState(i, after));
         current = result.grads;
-        if (result.skip) return { grads: current, state: next, skip: true };
+        const skipState = skipWhen ? { skipWhen } : {};
+        if (result.skip) return { grads: current, state: next, skip: true, ...skipState };
+        if (result.skipWhen) skipWhen = skipWhen ? (logicalOr(skipWhen, result.skipWhen) as Scalar) : result.skipWhen;
       }
-      return { grads: current, state: next };
+      return { grads: current, state: next, ...(skipWhen ? { skipWhen } : {}) };
     },
   };
+}
+
+/**
+ * A transform's new state where the step is skipped (a device flag): its old state, and zeros for state it made just
+ * now (a running sum that did not exist yet starts from nothing).
+ */
+function keptOnSkip(
+  skip: Scalar,
+  before: TransformState,
+  after: TransformState,
+  shapes: Map<string, Tensor>,
+): TransformState {
+  const out: Record<string, Tensor> = {};
+  for (const [key, value] of Object.entries(after)) {
+    const old = before[key];
+    if (old === value) out[key] = value;
+    else out[key] = selectWhere(skip, old ?? zerosLike(value), value, shapes);
+  }
+  return out;
 }
 
 function prefixState(index: number, state: TransformState): Record<string, Tensor> {

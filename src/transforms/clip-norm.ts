@@ -1,8 +1,9 @@
 import { mapGrads } from '../internal/map-grads.js';
-import { applyClip, clipFactor, NORM_EPS, scaledNorm, scaledNormOfAll } from '../internal/norms.js';
+import { applyClip, clipFactor, NORM_EPS, scaledNormOfAll } from '../internal/norms.js';
 import { optionsObject, positiveFloat32 } from '../internal/validate.js';
 import { parseNormType } from './norm-type.js';
 import { registerBuiltInTransform } from './registry.js';
+import { statsOf } from './step-stats.js';
 import type { GradientTransform, NormType } from './types.js';
 
 /**
@@ -27,9 +28,9 @@ export function clipByNorm(maxNorm: number): GradientTransform {
     kind: 'clipByNorm',
     config: { maxNorm: limit },
     init: () => ({}),
-    update: (grads, state) => ({
+    update: (grads, state, context) => ({
       // Keras's g * maxNorm / max(||g||, maxNorm) is g * min(1, maxNorm / ||g||), taken without forming ||g||.
-      grads: mapGrads(grads, (g) => applyClip(g, clipFactor(limit, scaledNorm(g, 2), 0))),
+      grads: mapGrads(grads, (g) => applyClip(g, clipFactor(limit, statsOf(context).norm(g), 0))),
       state,
     }),
   };
@@ -67,8 +68,11 @@ export function clipByGlobalNorm(maxNorm: number, options?: ClipByGlobalNormOpti
     kind: 'clipByGlobalNorm',
     config: { maxNorm: limit, normType },
     init: () => ({}),
-    update: (grads, state) => {
-      const factor = clipFactor(limit, scaledNormOfAll(Object.values(grads), normType), NORM_EPS);
+    update: (grads, state, context) => {
+      const tensors = Object.values(grads);
+      // The L2 norm comes from the step's shared figures (a monitor's tap or skipNonFinite before may have them).
+      const norm = normType === 2 ? statsOf(context).globalNorm(tensors) : scaledNormOfAll(tensors, normType);
+      const factor = clipFactor(limit, norm, NORM_EPS);
       return { grads: mapGrads(grads, (g) => applyClip(g, factor)), state };
     },
   };

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { flatConcat } from '../internal/norms.js';
 import { optionsObject, wholeNumber } from '../internal/validate.js';
 import { registerBuiltInTransform } from './registry.js';
+import { statsOf } from './step-stats.js';
 import type { GradientTransform } from './types.js';
 
 /** Options of {@link skipNonFinite}. */
@@ -25,9 +25,13 @@ export interface SkipNonFiniteOptions {
  * State (int32 scalars, saved with the optimizer): `consecutive` (non-finite steps in a row up to now, 0 after a
  * finite step), `totalNonFinite` and `totalSkipped`.
  *
- * Cost: deciding to skip needs the answer on the host, so this transform reads **one boolean per step**
- * (a blocking `dataSync` of a scalar). Nothing else in the clipping transforms reads. On WebGPU, where `dataSync`
- * of GPU-resident data is not allowed, use the clipping transforms without it.
+ * It reads nothing: the decision stays on the device (optax's way). In {@link withTransforms}, the inner optimizer
+ * steps on every batch, then the weights, the optimizer's moments and slots, and the state of the transforms after
+ * this one are put back, with one select each, where the step was not finite; `iterations` and `skippedSteps`, plain
+ * numbers on the host, are corrected when the step's flag is read back, asynchronously, a step or so later (saving
+ * with `getWeights` waits for that). tfjs's own optimizers (sgd, momentum, adam, adamax, adagrad, adadelta, rmsprop)
+ * are put back this way; another optimizer class, whose state gradstab cannot find, is instead skipped after one
+ * blocking read of the flag, as is {@link GradientPipeline.apply}, which must answer `skip` on the host.
  *
  * @example
  * ```ts
@@ -35,7 +39,8 @@ export interface SkipNonFiniteOptions {
  * import { clipByGlobalNorm, skipNonFinite, withTransforms } from 'gradstab';
  * const optimizer = withTransforms(tf.train.adam(1e-3), skipNonFinite(), clipByGlobalNorm(1));
  * const w = tf.variable(tf.tensor1d([1, 2]));
- * optimizer.minimize(() => tf.sum(tf.mul(w, NaN)) as tf.Scalar); // NaN gradients: skipped
+ * optimizer.minimize(() => tf.sum(tf.mul(w, NaN)) as tf.Scalar); // NaN gradients: skipped, with no read
+ * await optimizer.flush(); // the host counts the skipped step once its flag is read back
  * console.log(optimizer.skippedSteps, optimizer.iterations); // 1 0
  * ```
  */
@@ -53,24 +58,23 @@ export function skipNonFinite(options?: SkipNonFiniteOptions): GradientTransform
     kind: 'skipNonFinite',
     config: { maxConsecutive },
     init: () => ({ consecutive: zero(), totalNonFinite: zero(), totalSkipped: zero() }),
-    update: (grads, state) => {
-      // Empty tensors hold nothing non-finite (and tf.all over nothing reads uninitialised memory on wasm).
-      const tensors = Object.values(grads).filter((t) => t.size > 0);
-      const finite = tensors.length === 0 ? tf.scalar(true, 'bool') : tf.all(tf.isFinite(flatConcat(tensors)));
+    update: (grads, state, context) => {
+      // From the step's shared figures: a clip after it reuses them.
+      const finite = statsOf(context).allFinite(Object.values(grads));
       const bad = tf.cast(tf.logicalNot(finite), 'int32');
       const one = tf.scalar(1, 'int32');
       const consecutive = tf.mul(tf.add(state.consecutive as tf.Tensor, one), bad);
       const apply = tf.logicalOr(finite, tf.greater(consecutive, maxConsecutive));
-      // The one read this transform is documented to make: the host must know whether to call the optimizer.
-      const skip = apply.dataSync()[0] === 0;
+      // Decided on the device: whoever runs the step applies it and puts everything back where this flag is true.
+      const skipWhen = tf.logicalNot(apply) as tf.Scalar;
       return {
         grads,
         state: {
           consecutive,
           totalNonFinite: tf.add(state.totalNonFinite as tf.Tensor, bad),
-          totalSkipped: skip ? tf.add(state.totalSkipped as tf.Tensor, one) : (state.totalSkipped as tf.Tensor),
+          totalSkipped: tf.add(state.totalSkipped as tf.Tensor, tf.cast(skipWhen, 'int32')),
         },
-        skip,
+        skipWhen,
       };
     },
   };

@@ -5,6 +5,7 @@ import { fail, withCaller } from '../internal/validate.js';
 import { VariableOwner } from '../internal/variable-owner.js';
 import { chain } from './chain.js';
 import { checkTransforms } from './registry.js';
+import { contextWithStats, StepStats } from './step-stats.js';
 import type { GradientTransform } from './types.js';
 
 /** The outcome of one {@link GradientPipeline.apply}. */
@@ -14,8 +15,18 @@ export interface PipelineStep {
    * owned by the caller: dispose both maps when done (disposing a tensor twice is harmless).
    */
   readonly grads: tf.NamedTensorMap;
-  /** True when a transform (such as {@link skipNonFinite}) decided this step must not be applied. */
+  /**
+   * True when a transform (such as {@link skipNonFinite}) decided this step must not be applied. When the decision
+   * was taken on the device (skipNonFinite's), `apply` reads it back to answer: one blocking read of a boolean per
+   * step. To skip with no read at all, wrap the optimizer instead, `withTransforms(optimizer, skipNonFinite(),
+   * ...).applyGradients(grads)`, which puts the step back on the device.
+   */
   readonly skip: boolean;
+}
+
+/** A step as run: `skipWhen` is a skip decided on the device (see {@link TransformResult.skipWhen}), owned by the caller. */
+export interface DeviceStep extends PipelineStep {
+  readonly skipWhen?: tf.Scalar;
 }
 
 /**
@@ -81,7 +92,12 @@ export function gradientPipeline(...transforms: GradientTransform[]): GradientPi
       usable('gradientPipeline.apply');
       const checked = viewGradients('gradientPipeline.apply', grads).grads;
       if (Object.keys(state).length > 0) owner.claim('gradientPipeline.apply', Object.keys(checked));
-      return runTransforms(transform, state, checked, checkParams('gradientPipeline.apply', params));
+      const step = runTransforms(transform, state, checked, checkParams('gradientPipeline.apply', params));
+      if (!step.skipWhen) return step;
+      // The caller decides whether to apply the step on the host: one blocking read of the flag (documented).
+      const skip = step.skip || step.skipWhen.dataSync()[0] !== 0;
+      step.skipWhen.dispose();
+      return { grads: step.grads, skip };
     },
     setState(values) {
       usable('gradientPipeline.setState');
@@ -107,29 +123,49 @@ export function runTransforms(
   input: tf.NamedTensorMap,
   params?: tf.NamedTensorMap,
   fn = 'gradientPipeline.apply',
-): PipelineStep {
+): DeviceStep {
   // Tensors the caller must not lose: a transform may hand back a variable as a gradient.
   const owned = new Set<tf.Tensor>([...Object.values(params ?? {}), ...Object.values(state)]);
-  return tf.tidy(() => {
-    // A transform's error names the transform; the user called `fn`: `fn: adaptiveGradClip: needs ...`.
-    const result = withCaller(fn, () => transform.update(input, state, params ? { params } : {}));
-    for (const [key, value] of Object.entries(result.state)) assignState(fn, transform, state, key, value);
-    const out: tf.NamedTensorMap = {};
-    for (const name of Object.keys(input)) {
-      const g = result.grads[name];
-      if (!g) {
-        const names = Object.keys(result.grads);
-        fail(
-          fn,
-          `the transforms must return a gradient for every input, and ${JSON.stringify(name)} is missing`,
-          names,
-          `[${names.join(', ')}]`,
-        );
-      }
-      setNamed(out, name, owned.has(g) ? tf.clone(g) : g);
+  // The step's shared figures (norm parts per gradient), freed when the step is done.
+  const stats = new StepStats(true);
+  try {
+    return tf.tidy(() => {
+      const step = runStep(transform, state, input, params, fn, owned, stats);
+      return { grads: step.grads, skip: step.skip, ...(step.skipWhen ? { skipWhen: step.skipWhen } : {}) };
+    });
+  } finally {
+    stats.dispose();
+  }
+}
+
+function runStep(
+  transform: GradientTransform,
+  state: Record<string, tf.Variable>,
+  input: tf.NamedTensorMap,
+  params: tf.NamedTensorMap | undefined,
+  fn: string,
+  owned: Set<tf.Tensor>,
+  stats: StepStats,
+): DeviceStep {
+  const context = contextWithStats(params ? { params } : {}, stats);
+  // A transform's error names the transform; the user called `fn`: `fn: adaptiveGradClip: needs ...`.
+  const result = withCaller(fn, () => transform.update(input, state, context));
+  for (const [key, value] of Object.entries(result.state)) assignState(fn, transform, state, key, value);
+  const out: tf.NamedTensorMap = {};
+  for (const name of Object.keys(input)) {
+    const g = result.grads[name];
+    if (!g) {
+      const names = Object.keys(result.grads);
+      fail(
+        fn,
+        `the transforms must return a gradient for every input, and ${JSON.stringify(name)} is missing`,
+        names,
+        `[${names.join(', ')}]`,
+      );
     }
-    return { grads: out, skip: result.skip === true };
-  });
+    setNamed(out, name, owned.has(g) ? tf.clone(g) : g);
+  }
+  return { grads: out, skip: result.skip === true, ...(result.skipWhen ? { skipWhen: result.skipWhen } : {}) };
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
+import type { NamedTensorMap, Scalar, Tensor } from '@tensorflow/tfjs-core';
 
 /**
  * The state of a gradient transform: a flat record of tensors, keyed by name. A transform never mutates it:
@@ -28,6 +28,13 @@ export interface TransformResult {
    * {@link skipNonFinite} decides. A chain stops at the first transform that skips.
    */
   readonly skip?: boolean;
+  /**
+   * The same decision taken on the device, without a read: a boolean scalar, true when this step must not be applied
+   * (what {@link skipNonFinite} returns). Whoever runs the step applies it and then puts back the weights, the
+   * optimizer's state and the state of the transforms after this one where the flag is true; in a chain those later
+   * transforms still run, and their state is kept as it was on such a step.
+   */
+  readonly skipWhen?: Scalar;
 }
 
 /** A transform's serializable description: its kind and a JSON-safe config that survives tfjs's save/load. */

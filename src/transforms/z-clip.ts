@@ -1,16 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  applyClip,
-  clipFactor,
-  clippedNorm,
-  NORM_EPS,
-  noClip,
-  normValue,
-  scaledNormOfAll,
-  selectClip,
-} from '../internal/norms.js';
+import { applyClip, clipFactor, clippedNorm, NORM_EPS, noClip, normValue, selectClip } from '../internal/norms.js';
 import { fail, optionsObject, positiveFloat32, wholeNumber } from '../internal/validate.js';
 import { registerBuiltInTransform } from './registry.js';
+import { statsOf } from './step-stats.js';
 import type { GradientTransform } from './types.js';
 
 /** Options of {@link zClip}. */
@@ -92,9 +84,9 @@ export function zClip(options?: ZClipOptions): GradientTransform {
       threshold: tf.scalar(0),
       clippedNorm: tf.scalar(0),
     }),
-    update: (grads, state) => {
+    update: (grads, state, context) => {
       const s = state as Record<string, tf.Scalar>;
-      const measured = scaledNormOfAll(Object.values(grads), 2);
+      const measured = statsOf(context).globalNorm(Object.values(grads));
       const norm = normValue(measured);
       const finite = tf.isFinite(norm);
       const warm = tf.less(s.steps as tf.Scalar, warmupSteps);

@@ -140,7 +140,7 @@ describe('GradientHealthMonitor figures', () => {
     const v = tf.variable(tf.tensor1d([1]), true, 'other');
     const monitor = new GradientHealthMonitor({ sampleEvery: 2 });
     const sgd = tf.train.sgd(0.1);
-    for (let step = 0; step < 3; step++) {
+    for (let step = 0; step < 4; step++) {
       const grads = {
         'lay/w': tf.tensor2d([
           [1, -2],
@@ -153,17 +153,18 @@ describe('GradientHealthMonitor figures', () => {
       sgd.applyGradients({ 'lay/w': grads['lay/w'], 'lay/b': grads['lay/b'] });
     }
     await monitor.flush();
-    const [s1, s2, s3] = monitor.history;
+    const [s1, s2, s3, s4] = monitor.history;
     const lay = (r: typeof s1) => r?.layers.find((l) => l.layer === 'lay');
+    // Weights measured on step 1, then every 2 steps (3, 5...): step 1 has no step before it to compare with.
     expect(lay(s1)).toMatchObject({ norm: 3, maxAbs: 2, nonFinite: 0, weightNorm: 5 });
     expect(lay(s1)?.updateRatio).toBeUndefined();
-    // Step 2 sees the update step 1 applied: 0.1 * ||g|| = 0.3, over the new weight norm.
-    const w2 = Math.hypot(2.9, 0.2, 3.8);
-    expect(lay(s2)?.weightNorm).toBeCloseTo(w2, 5);
-    expect(lay(s2)?.updateRatio).toBeCloseTo(0.3 / w2, 5);
-    expect(lay(s3)?.weightNorm).toBeDefined(); // sampled again (sampleEvery 2: steps 1, 3, 5...)
-    expect(lay(s3)?.updateRatio).toBeUndefined(); // only the step after a sampled one has it
-    expect(s3?.layers.find((l) => l.layer === 'other')?.nonFinite).toBe(1);
+    expect(lay(s2)?.weightNorm).toBeUndefined();
+    // Step 3 sees the update step 2 applied: 0.1 * ||g|| = 0.3, over its weight norm (two updates after 5).
+    const w3 = Math.hypot(3 - 0.2, 0.4, 4 - 0.4);
+    expect(lay(s3)?.weightNorm).toBeCloseTo(w3, 5);
+    expect(lay(s3)?.updateRatio).toBeCloseTo(0.3 / w3, 5);
+    expect(lay(s4)?.weightNorm).toBeUndefined();
+    expect(s4?.layers.find((l) => l.layer === 'other')?.nonFinite).toBe(1);
   });
 
   it('keeps a bounded history and reports it as text, JSON and CSV', async () => {
@@ -199,7 +200,7 @@ describe('GradientHealthMonitor costs nothing it should not', () => {
     expect(blocking).toBe(0);
     expect(reads).toBe(3);
     await monitor.flush();
-    expect(monitor.history).toHaveLength(30);
+    expect(monitor.history.map((r) => r.step)).toEqual([10, 20, 30]); // one recorded step per interval
   });
 
   it('leaks nothing over 100 steps in fit, fitDataset, minimize and a raw loop; no blocking reads', async () => {

@@ -44,18 +44,32 @@ describe('chain', () => {
     expect(keys).toEqual(['0/calls', '1/0/consecutive', '1/0/totalNonFinite', '1/0/totalSkipped', '1/1/calls']);
   });
 
-  it('stops at a skip: transforms after it neither run nor change state', () => {
+  it('after a skip decided on the device, the transforms after it run but their state stays as it was', () => {
     const before: number[][] = [];
     const after: number[][] = [];
     const pipeline = gradientPipeline(counter(before), skipNonFinite(), counter(after));
     const step = pipeline.apply({ g: tf.tensor1d([Number.NaN]) });
     expect(step.skip).toBe(true);
     expect(before).toHaveLength(1);
-    expect(after).toHaveLength(0);
+    expect(after).toHaveLength(1); // it ran: the chain cannot stop without reading the flag
     expect(values(pipeline.state['0/calls'] as tf.Tensor)).toEqual([1]);
-    expect(values(pipeline.state['2/calls'] as tf.Tensor)).toEqual([0]);
+    expect(values(pipeline.state['2/calls'] as tf.Tensor)).toEqual([0]); // but its state was put back
     pipeline.apply({ g: tf.tensor1d([2]) });
-    expect(after).toEqual([[2]]);
+    expect(values(pipeline.state['2/calls'] as tf.Tensor)).toEqual([1]);
+  });
+
+  it('stops at a skip decided on the host: transforms after it neither run nor change state', () => {
+    const after: number[][] = [];
+    const hostSkip: GradientTransform = {
+      kind: 'testHostSkip',
+      config: {},
+      init: () => ({}),
+      update: (grads, state) => ({ grads, state, skip: true }),
+    };
+    const pipeline = gradientPipeline(hostSkip, counter(after));
+    expect(pipeline.apply({ g: tf.tensor1d([1]) }).skip).toBe(true);
+    expect(after).toHaveLength(0);
+    expect(values(pipeline.state['1/calls'] as tf.Tensor)).toEqual([0]);
   });
 
   it('round-trips through its config, nested', () => {
