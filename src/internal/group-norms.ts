@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
- * L2 norms of groups of tensors (all of them together, or one per layer) from each tensor's norm parts, without
+ * L2 norms of groups of tensors (all of them together, or each on its own) from each tensor's norm parts, without
  * ever forming a square that overflows float32. A tensor's parts, as `[V]` vectors over the tensors: `max = max|x|`,
  * the `unit` its squares were measured in (`max`, raised to float32's smallest normal number) and `squares =
  * sum((x / unit)^2)`.
@@ -27,32 +27,12 @@ export const wholeGrouping: Grouping = {
   back: (g) => g,
 };
 
-/**
- * Tensors grouped by layer through a `[L, V]` membership table, `owner[v]` being tensor v's layer. Sums and maxima
- * spread each tensor's value into its layer's row with a select (not a product with the membership matrix, so that a
- * NaN stays in its own layer: NaN * 0 is NaN) after a broadcasting add (not tf.broadcastTo, whose cpu kernel, Tile,
- * reads back synchronously).
- */
-export function layerGrouping(owner: readonly number[], layers: number): Grouping {
-  const variables = owner.length;
-  const member = tf.tensor2d(
-    Array.from({ length: layers }, (_, l) => owner.map((o) => o === l)),
-    [layers, variables],
-    'bool',
-  );
-  // [V, L] one-hot: a tensor's layer value by a product (the values handed back, scales, are finite).
-  const oneHot = tf.tensor2d(
-    owner.map((o) => Array.from({ length: layers }, (_, l) => (o === l ? 1 : 0))),
-    [variables, layers],
-  );
-  const zeros = tf.zeros(member.shape);
-  const spread = (v: tf.Tensor1D) => tf.where(member, tf.add(zeros, v), zeros);
-  return {
-    max: (v) => tf.max(spread(v), 1) as tf.Tensor1D, // values >= 0 here, so the zeros elsewhere change nothing
-    sum: (v) => tf.sum(spread(v), 1) as tf.Tensor1D,
-    back: (g) => tf.reshape(tf.matMul(oneHot, tf.reshape(g, [layers, 1])), [variables]) as tf.Tensor1D,
-  };
-}
+/** Each tensor as its own group. */
+export const eachGrouping: Grouping = {
+  max: (v) => v,
+  sum: (v) => v,
+  back: (g) => g,
+};
 
 /**
  * The L2 norm of each group as a scale and a reduced value (`[G]` each): the scale is the largest `unit` of the

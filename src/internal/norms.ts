@@ -15,9 +15,9 @@ export function flatConcat(tensors: readonly tf.Tensor[]): tf.Tensor1D {
  * else 1; `reduced` is the norm of `x / scale` (between 1 and the count of entries for finite input). The caller
  * disposes both.
  */
-export type ScaledNorm = {
-  readonly scale: tf.Scalar;
-  readonly reduced: tf.Scalar;
+export type ScaledNorm<T extends tf.Tensor = tf.Scalar> = {
+  readonly scale: T;
+  readonly reduced: T;
 };
 
 /** PyTorch's guard in `clip_grad_norm_`: `maxNorm / (N + 1e-6)` stays finite when the norm is 0. */
@@ -66,9 +66,9 @@ export function normValue(n: ScaledNorm): tf.Scalar {
  * (GPU backends: webgl, webgpu), a step that clips divides by the norm's scale first, so that both factors are normal
  * numbers; a step that does not clip multiplies by 1, exactly.
  */
-export type ClipFactor = {
-  readonly divisor: tf.Scalar | undefined;
-  readonly multiplier: tf.Scalar;
+export type ClipFactor<T extends tf.Tensor = tf.Scalar> = {
+  readonly divisor: T | undefined;
+  readonly multiplier: T;
 };
 
 /** Backends known to keep float32's subnormal numbers. */
@@ -78,16 +78,20 @@ const IEEE_BACKENDS = new Set(['cpu', 'wasm', 'tensorflow']);
  * The factor that clips a norm `N = scale * reduced` to `limit`: `min(1, limit / (N + eps))`, computed as
  * `min(1, (limit / scale) / (reduced + eps / scale))` so that N itself is never formed: finite gradients whose norm
  * overflows float32 are scaled to the limit, not to 0. A NaN norm gives NaN and an infinite one 0, as in PyTorch's
- * `clip_grad_norm_`.
+ * `clip_grad_norm_`. Elementwise: `n` may hold one norm per tensor (`[V]` vectors).
  */
-export function clipFactor(limit: number | tf.Scalar, n: ScaledNorm, eps: number): ClipFactor {
+export function clipFactor<T extends tf.Tensor = tf.Scalar>(
+  limit: number | tf.Scalar,
+  n: ScaledNorm<T>,
+  eps: number,
+): ClipFactor<T> {
   return tf.tidy(() => {
     const denominator = eps === 0 ? n.reduced : tf.add(n.reduced, tf.div(eps, n.scale));
     if (IEEE_BACKENDS.has(tf.getBackend())) {
       // The quotient first: tf.minimum on wasm returns NaN only when its first argument is NaN.
       return {
         divisor: undefined,
-        multiplier: tf.minimum(tf.div(tf.div(limit, n.scale), denominator), 1) as tf.Scalar,
+        multiplier: tf.minimum(tf.div(tf.div(limit, n.scale), denominator), 1) as T,
       };
     }
     // limit / (reduced + eps / scale) multiplies g / scale; the step clips when that is below the scale. Neither
@@ -96,8 +100,8 @@ export function clipFactor(limit: number | tf.Scalar, n: ScaledNorm, eps: number
     const clips = tf.logicalOr(tf.less(multiplier, n.scale), tf.isNaN(multiplier));
     const one = tf.onesLike(n.scale);
     return {
-      divisor: tf.where(clips, n.scale, one) as tf.Scalar,
-      multiplier: tf.where(clips, multiplier, one) as tf.Scalar,
+      divisor: tf.where(clips, n.scale, one) as T,
+      multiplier: tf.where(clips, multiplier, one) as T,
     };
   });
 }

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { applyClip, clipFactor, clippedNorm, NORM_EPS, normValue } from '../internal/norms.js';
+import { clipFactor, clippedNorm, NORM_EPS, normValue } from '../internal/norms.js';
 import { fail, optionsObject, wholeNumber } from '../internal/validate.js';
 import { registerBuiltInTransform } from './registry.js';
-import { statsOf } from './step-stats.js';
+import { scaleGrads, statsOf, tensorsOf } from './step-stats.js';
 import type { GradientTransform } from './types.js';
 
 /** Options of {@link autoClip}. */
@@ -67,7 +67,8 @@ export function autoClip(options?: AutoClipOptions): GradientTransform {
       clippedNorm: tf.scalar(0),
     }),
     update: (grads, state, context) => {
-      const measured = statsOf(context).globalNorm(Object.values(grads));
+      const stats = statsOf(context);
+      const measured = stats.globalNorm(tensorsOf(grads));
       const norm = normValue(measured);
       // Finite gradients can have a norm beyond float32's range (Infinity once formed): such a norm is recorded as
       // float32's largest value, the most the ring can hold; gradients with NaN or Infinity entries are not.
@@ -86,7 +87,7 @@ export function autoClip(options?: AutoClipOptions): GradientTransform {
       const threshold = percentileOf(history, tf.minimum(nextRecorded, size), percentile, window, slots);
       const factor = clipFactor(threshold as tf.Scalar, measured, NORM_EPS);
       return {
-        grads: Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, applyClip(g, factor)])),
+        grads: scaleGrads(stats, grads, factor),
         state: { history, recorded: nextRecorded, norm, threshold, clippedNorm: clippedNorm(measured, factor) },
       };
     },

@@ -1,9 +1,8 @@
-import { mapGrads } from '../internal/map-grads.js';
-import { applyClip, clipFactor, NORM_EPS, scaledNormOfAll } from '../internal/norms.js';
+import { clipFactor, NORM_EPS, scaledNormOfAll } from '../internal/norms.js';
 import { optionsObject, positiveFloat32 } from '../internal/validate.js';
 import { parseNormType } from './norm-type.js';
 import { registerBuiltInTransform } from './registry.js';
-import { statsOf } from './step-stats.js';
+import { namedLike, scaleGrads, statsOf, tensorsOf } from './step-stats.js';
 import type { GradientTransform, NormType } from './types.js';
 
 /**
@@ -28,11 +27,14 @@ export function clipByNorm(maxNorm: number): GradientTransform {
     kind: 'clipByNorm',
     config: { maxNorm: limit },
     init: () => ({}),
-    update: (grads, state, context) => ({
-      // Keras's g * maxNorm / max(||g||, maxNorm) is g * min(1, maxNorm / ||g||), taken without forming ||g||.
-      grads: mapGrads(grads, (g) => applyClip(g, clipFactor(limit, statsOf(context).norm(g), 0))),
-      state,
-    }),
+    update: (grads, state, context) => {
+      const stats = statsOf(context);
+      const tensors = tensorsOf(grads);
+      // Keras's g * maxNorm / max(||g||, maxNorm) is g * min(1, maxNorm / ||g||), taken without forming ||g||: one
+      // factor per tensor, computed for all of them at once.
+      const factors = clipFactor(limit, stats.norms(tensors), 0);
+      return { grads: namedLike(grads, stats.scaledEach(tensors, factors)), state };
+    },
   };
 }
 
@@ -69,11 +71,11 @@ export function clipByGlobalNorm(maxNorm: number, options?: ClipByGlobalNormOpti
     config: { maxNorm: limit, normType },
     init: () => ({}),
     update: (grads, state, context) => {
-      const tensors = Object.values(grads);
-      // The L2 norm comes from the step's shared figures (a monitor's tap or skipNonFinite before may have them).
-      const norm = normType === 2 ? statsOf(context).globalNorm(tensors) : scaledNormOfAll(tensors, normType);
-      const factor = clipFactor(limit, norm, NORM_EPS);
-      return { grads: mapGrads(grads, (g) => applyClip(g, factor)), state };
+      const stats = statsOf(context);
+      const tensors = tensorsOf(grads);
+      // The L2 norm comes from the step's shared figures (skipNonFinite before it may have them already).
+      const norm = normType === 2 ? stats.globalNorm(tensors) : scaledNormOfAll(tensors, normType);
+      return { grads: scaleGrads(stats, grads, clipFactor(limit, norm, NORM_EPS)), state };
     },
   };
 }

@@ -131,6 +131,8 @@ export function runTransforms(
   try {
     return tf.tidy(() => {
       const step = runStep(transform, state, input, params, fn, owned, stats);
+      // Work the transforms deferred to the end of the step (the monitor's packing, which may use a clip's figures).
+      withCaller(fn, () => stats.finish());
       return { grads: step.grads, skip: step.skip, ...(step.skipWhen ? { skipWhen: step.skipWhen } : {}) };
     });
   } finally {

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { applyClip, clipFactor, clippedNorm, NORM_EPS, noClip, normValue, selectClip } from '../internal/norms.js';
+import { clipFactor, clippedNorm, NORM_EPS, noClip, normValue, selectClip } from '../internal/norms.js';
 import { fail, optionsObject, positiveFloat32, wholeNumber } from '../internal/validate.js';
 import { registerBuiltInTransform } from './registry.js';
-import { statsOf } from './step-stats.js';
+import { scaleGrads, statsOf, tensorsOf } from './step-stats.js';
 import type { GradientTransform } from './types.js';
 
 /** Options of {@link zClip}. */
@@ -86,7 +86,8 @@ export function zClip(options?: ZClipOptions): GradientTransform {
     }),
     update: (grads, state, context) => {
       const s = state as Record<string, tf.Scalar>;
-      const measured = statsOf(context).globalNorm(Object.values(grads));
+      const stats = statsOf(context);
+      const measured = stats.globalNorm(tensorsOf(grads));
       const norm = normValue(measured);
       const finite = tf.isFinite(norm);
       const warm = tf.less(s.steps as tf.Scalar, warmupSteps);
@@ -127,7 +128,7 @@ export function zClip(options?: ZClipOptions): GradientTransform {
         emaVariance,
       );
       return {
-        grads: Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, applyClip(g, applied)])),
+        grads: scaleGrads(stats, grads, applied),
         state: {
           mean: keep(mean, s.mean as tf.Scalar),
           variance: keep(variance, s.variance as tf.Scalar),
