@@ -8,6 +8,16 @@ import { selectWhere } from '../internal/select.js';
  */
 const KNOWN_STATE = new Set(['SGD', 'Momentum', 'Adam', 'Adamax', 'Adagrad', 'Adadelta', 'RMSProp']);
 
+/**
+ * The value tfjs gives a slot it creates: zeros for every optimizer's slots except Adagrad's accumulators, made with
+ * its `initialAccumulatorValue`. (A step on zero gradients is no substitute: tfjs's centered RMSProp computes
+ * `sqrt(ms - (mg^2 + eps))`, NaN for a zero gradient at the first step.)
+ */
+function initialSlotValue(optimizer: tf.Optimizer): number {
+  if (optimizer.getClassName() !== 'Adagrad') return 0;
+  return Number(optimizer.getConfig().initialAccumulatorValue);
+}
+
 /** Whether a step of `optimizer` can be applied and then put back on the device. */
 export function canGuard(optimizer: tf.Optimizer): boolean {
   return KNOWN_STATE.has(optimizer.getClassName());
@@ -35,12 +45,11 @@ function stateVariables(optimizer: tf.Optimizer): tf.Variable[] {
  * select they are pointed at the new buffers, so nothing is kept between steps.
  *
  * Variables an optimizer creates during the step (slots made at its first step on a variable) have no value before:
- * on such a step the gradients are zeroed where the step is skipped, and a zero gradient leaves every tfjs
- * optimizer's new slots at their initial values and its weights unmoved.
+ * where the step is skipped they are set to the value tfjs creates them with (see {@link initialSlotValue}), as if
+ * they had just been made for the next step.
  */
 export class StepGuard {
   private readonly snapshots = new Map<tf.Variable, tf.Variable>();
-  private readonly seen = new Set<string>();
 
   constructor(private readonly optimizer: tf.Optimizer) {}
 
@@ -53,19 +62,19 @@ export class StepGuard {
     const weights = names.map((n) => tf.engine().registeredVariables[n]).filter((v): v is tf.Variable => !!v);
     const guarded = [...weights, ...stateVariables(this.optimizer)];
     for (const v of guarded) this.hold(v);
-    // A variable the optimizer has not stepped on before may get new slots now: zero its gradient on a skipped step.
-    const fresh = names.some((n) => !this.seen.has(n));
-    const input = fresh ? zeroWhere(skip, grads) : grads;
     try {
-      this.optimizer.applyGradients(input as tf.NamedTensorMap);
+      this.optimizer.applyGradients(grads as tf.NamedTensorMap);
     } finally {
-      if (fresh) tf.dispose(freshTensors(input, grads));
-      for (const n of names) this.seen.add(n);
       const shapes = new Map<string, tf.Tensor>();
       tf.tidy(() => {
         for (const v of guarded) {
           const before = this.snapshots.get(v) as tf.Variable;
           if (before.dataId !== v.dataId) v.assign(selectWhere(skip, before, v, shapes));
+        }
+        // Slots made in this step: as made, where the step is skipped.
+        const initial = initialSlotValue(this.optimizer);
+        for (const v of stateVariables(this.optimizer)) {
+          if (!this.snapshots.has(v)) v.assign(selectWhere(skip, tf.fill(v.shape, initial), v, shapes));
         }
       });
       // Point the snapshots at the kept values: the old buffers are freed now, not at the next step. Slots the
@@ -87,27 +96,4 @@ export class StepGuard {
     for (const held of this.snapshots.values()) held.dispose();
     this.snapshots.clear();
   }
-}
-
-/** The gradients with every entry set to 0 where `skip` holds (NaN and Infinity too), in the same container. */
-function zeroWhere(
-  skip: tf.Scalar,
-  grads: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[],
-): tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[] {
-  const zeroed = (g: tf.Tensor) => tf.tidy(() => selectWhere(skip, tf.zerosLike(g), g));
-  if (Array.isArray(grads))
-    return grads.map((e) => (e.tensor == null ? e : { name: e.name, tensor: zeroed(e.tensor) }));
-  const out: tf.NamedTensorMap = {};
-  for (const [name, g] of Object.entries(grads)) out[name] = g == null ? g : zeroed(g);
-  return out;
-}
-
-/** The tensors of `made` that are not in `original` (those {@link zeroWhere} made). */
-function freshTensors(
-  made: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[],
-  original: tf.NamedTensorMap | { name: string; tensor: tf.Tensor }[],
-): tf.Tensor[] {
-  const list = (c: typeof made) => (Array.isArray(c) ? c.map((e) => e.tensor) : Object.values(c));
-  const before = new Set(list(original));
-  return list(made).filter((t): t is tf.Tensor => t != null && !before.has(t));
 }

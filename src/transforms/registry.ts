@@ -106,7 +106,7 @@ export function checkTransforms(fn: string, transforms: readonly unknown[]): Gra
  * @example
  * ```ts
  * import { skipNonFinite, transformToConfig } from 'gradstab';
- * console.log(JSON.stringify(transformToConfig(skipNonFinite()))); // {"kind":"skipNonFinite","config":{"maxConsecutive":{"$nonFinite":"inf"}}}
+ * console.log(JSON.stringify(transformToConfig(skipNonFinite()))); // {"kind":"skipNonFinite","config":{"maxConsecutive":{"$nonFinite":"inf"},"decideOn":"auto"}}
  * ```
  */
 export function transformToConfig(transform: GradientTransform): TransformConfig {

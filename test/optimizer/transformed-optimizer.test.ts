@@ -38,7 +38,13 @@ class Recorder extends tf.Optimizer {
   }
 }
 
-const transforms = () => [skipNonFinite(), clipByValue(5), clipByGlobalNorm(0.5), clipByNorm(0.4)];
+/** With a skip decided on the device: no read at all. */
+const transforms = () => [
+  skipNonFinite({ decideOn: 'device' }),
+  clipByValue(5),
+  clipByGlobalNorm(0.5),
+  clipByNorm(0.4),
+];
 
 describe('TransformedOptimizer', () => {
   it('is a tf.Optimizer whose iterations are the inner optimizer’s', () => {
@@ -75,7 +81,7 @@ describe('TransformedOptimizer', () => {
 
   type Loop = (data: ReturnType<typeof tinyData>) => (model: tf.LayersModel) => Promise<unknown>;
   const loops: [string, Loop][] = [
-    ['fit', (d) => (m) => m.fit(d.x, d.y, { batchSize: 8, epochs: 1, verbose: 0 })],
+    ['fit', (d) => (m) => m.fit(d.x, d.y, { batchSize: 8, epochs: 1, verbose: 0, shuffle: false })],
     [
       'fitDataset',
       (d) => {
@@ -107,6 +113,12 @@ describe('TransformedOptimizer', () => {
     expect(skipping.leaked).toBe(0);
     expect(skipping.steps).toBe(bare.steps);
     expect(skipping.reads).toBe(bare.reads); // skipNonFinite decides on the device: no read
+    // The default on cpu decides on the host: one read of the flag per step, and the same training.
+    const [, ...rest] = transforms();
+    const onHost = await run(withTransforms(tf.train.adam(0.01), skipNonFinite(), ...rest));
+    expect(onHost.leaked).toBe(0);
+    expect(onHost.reads).toBe(bare.reads + onHost.steps);
+    expect(onHost.weights).toEqual(skipping.weights);
   });
 
   it('reads nothing, with skipNonFinite or without, in minimize and raw loops; leaks nothing', async () => {
@@ -170,7 +182,7 @@ describe('TransformedOptimizer', () => {
     expect(restored.optimizer.getClassName()).toBe('Adam');
     expect(restored.optimizer.getConfig()).toEqual(opt.optimizer.getConfig());
     expect(restored.transforms.map((t) => t.config)).toEqual([
-      { maxConsecutive: Number.POSITIVE_INFINITY },
+      { maxConsecutive: Number.POSITIVE_INFINITY, decideOn: 'auto' },
       { maxNorm: 0.5, normType: 'inf' },
     ]);
     expect(restored.iterations).toBe(4);

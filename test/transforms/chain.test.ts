@@ -47,7 +47,7 @@ describe('chain', () => {
   it('after a skip decided on the device, the transforms after it run but their state stays as it was', () => {
     const before: number[][] = [];
     const after: number[][] = [];
-    const pipeline = gradientPipeline(counter(before), skipNonFinite(), counter(after));
+    const pipeline = gradientPipeline(counter(before), skipNonFinite({ decideOn: 'device' }), counter(after));
     const step = pipeline.apply({ g: tf.tensor1d([Number.NaN]) });
     expect(step.skip).toBe(true);
     expect(before).toHaveLength(1);

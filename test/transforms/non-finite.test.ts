@@ -6,13 +6,35 @@ import {
   GradStabError,
   gradientPipeline,
   skipNonFinite,
+  TransformedOptimizer,
   transformFromConfig,
   transformToConfig,
   withTransforms,
 } from '../../src/index.js';
+import { GOOD_BATCHES, INF_BATCH, NAN_BATCH } from '../helpers/skip-batches.js';
 import { countBlockingReads, tensorsLeftBy, useCpu, values } from '../helpers/tf.js';
 
 beforeAll(useCpu);
+
+/**
+ * The optimizer's slot values: from `getWeights`, or, for Adamax (whose `getWeights` tfjs does not implement), from
+ * the variables its fields hold.
+ */
+async function slotValues(optimizer: tf.Optimizer): Promise<number[][]> {
+  if (optimizer instanceof TransformedOptimizer) await optimizer.flush();
+  const inner = optimizer instanceof TransformedOptimizer ? optimizer.optimizer : optimizer;
+  if (inner.getClassName() !== 'Adamax') {
+    const slots = (await optimizer.getWeights()).filter((v) => !v.name.startsWith('__gradstab__'));
+    return slots.map((s) => values(s.tensor));
+  }
+  const held: tf.Variable[] = [];
+  const visit = (value: unknown) => {
+    if (value instanceof tf.Variable) held.push(value);
+    else if (value !== null && typeof value === 'object' && 'variable' in value) visit(value.variable);
+  };
+  for (const value of Object.values(inner)) (Array.isArray(value) ? value : [value]).forEach(visit);
+  return held.map((v) => values(v));
+}
 
 /** A tiny regression trained by `optimizer.minimize` on the given batches; returns weights and optimizer weights. */
 async function train(optimizer: tf.Optimizer, batches: number[][], name: string) {
@@ -22,29 +44,61 @@ async function train(optimizer: tf.Optimizer, batches: number[][], name: string)
     optimizer.minimize(() => tf.sum(tf.square(tf.sub(tf.mul(w, x), 1))) as tf.Scalar, false, [w]);
     x.dispose();
   }
-  const slots = (await optimizer.getWeights()).filter((v) => !v.name.startsWith('__gradstab__'));
-  const result = { w: values(w), slots: slots.map((s) => values(s.tensor)), iterations: optimizer.iterations };
+  const result = { w: values(w), slots: await slotValues(optimizer), iterations: optimizer.iterations };
   w.dispose();
   return result;
 }
 
 describe('skipNonFinite', () => {
-  it('really skips: Adam weights, moments and iterations untouched; later steps equal a run without the bad batch', async () => {
-    const good = [
-      [1, 2],
-      [0.5, -1],
-      [2, 0.1],
-    ];
-    const bad = [Number.NaN, 1];
-    const inf = [Number.POSITIVE_INFINITY, 1];
-    const clean = await train(tf.train.adam(0.1), good, 'clean');
-    const opt = withTransforms(tf.train.adam(0.1), skipNonFinite(), clipByGlobalNorm(10));
-    const skipped = await train(opt, [good[0] as number[], bad, inf, ...good.slice(1)], 'skipped');
-    expect(skipped.w).toEqual(clean.w);
-    expect(skipped.slots).toEqual(clean.slots);
-    expect(skipped.iterations).toBe(3);
-    expect(opt.skippedSteps).toBe(2);
-    expect(await opt.readState()).toEqual({ '0/consecutive': 0, '0/totalNonFinite': 2, '0/totalSkipped': 2 });
+  const optimizers: [string, () => tf.Optimizer][] = [
+    ['sgd', () => tf.train.sgd(0.1)],
+    ['momentum', () => tf.train.momentum(0.1, 0.9)],
+    ['momentum (nesterov)', () => tf.train.momentum(0.1, 0.9, true)],
+    ['adam', () => tf.train.adam(0.1)],
+    ['adamax', () => tf.train.adamax(0.1)],
+    ['adagrad', () => tf.train.adagrad(0.1)],
+    ['adadelta', () => tf.train.adadelta(0.1)],
+    ['rmsprop', () => tf.train.rmsprop(0.1)],
+    ['rmsprop (centered, momentum)', () => tf.train.rmsprop(0.1, 0.9, 0.5, 1e-7, true)],
+  ];
+  const good = GOOD_BATCHES as number[][];
+  const bad = NAN_BATCH as number[];
+  const inf = INF_BATCH as number[];
+
+  describe.each(['device', 'host'] as const)('decided on the %s', (decideOn) => {
+    it.each(optimizers)(
+      'really skips with %s: weights, slots and iterations as a run without the bad batches, a bad first step too',
+      async (name, make) => {
+        const clean = await train(make(), good, `clean-${decideOn}-${name}`);
+        const opt = withTransforms(make(), skipNonFinite({ decideOn }), clipByGlobalNorm(10));
+        // A bad first step (before the optimizer has any slot), then bad steps between good ones.
+        const batches = [bad, good[0] as number[], bad, inf, ...good.slice(1)];
+        const skipped = await train(opt, batches, `skipped-${decideOn}-${name}`);
+        expect(skipped.w).toEqual(clean.w);
+        expect(skipped.slots).toEqual(clean.slots);
+        expect(skipped.iterations).toBe(3);
+        expect(opt.skippedSteps).toBe(3);
+        expect(await opt.readState()).toEqual({ '0/consecutive': 0, '0/totalNonFinite': 3, '0/totalSkipped': 3 });
+      },
+    );
+  });
+
+  it('decides on the host, with one read, for an optimizer class whose state it cannot find', async () => {
+    class Custom extends tf.SGDOptimizer {
+      static override get className() {
+        return 'CustomSGD';
+      }
+    }
+    const clean = await train(new Custom(0.1), good, 'custom-clean');
+    const opt = withTransforms(new Custom(0.1), skipNonFinite({ decideOn: 'device' }));
+    const w = tf.variable(tf.tensor1d([0.5, -0.3]), true, 'custom/w');
+    const step = (batch: number[]) =>
+      opt.minimize(() => tf.sum(tf.square(tf.sub(tf.mul(w, tf.tensor1d(batch)), 1))) as tf.Scalar, false, [w]);
+    expect(await countBlockingReads(() => step(bad))).toBe(1);
+    for (const batch of good) step(batch);
+    expect(values(w)).toEqual(clean.w);
+    expect(opt.skippedSteps).toBe(1);
+    w.dispose();
   });
 
   it('goes first: clipByValue before it would turn an Infinity into the limit and hide the bad step', () => {
@@ -98,11 +152,16 @@ describe('skipNonFinite', () => {
 
   it('keeps maxConsecutive = Infinity through a JSON round trip', () => {
     const config = JSON.parse(JSON.stringify(transformToConfig(skipNonFinite())));
-    expect(config).toEqual({ kind: 'skipNonFinite', config: { maxConsecutive: { $nonFinite: 'inf' } } });
-    expect(transformFromConfig(config).config).toEqual({ maxConsecutive: Number.POSITIVE_INFINITY });
-    expect(transformFromConfig(transformToConfig(skipNonFinite({ maxConsecutive: 3 }))).config).toEqual({
-      maxConsecutive: 3,
+    expect(config).toEqual({
+      kind: 'skipNonFinite',
+      config: { maxConsecutive: { $nonFinite: 'inf' }, decideOn: 'auto' },
     });
+    expect(transformFromConfig(config).config).toEqual({ maxConsecutive: Number.POSITIVE_INFINITY, decideOn: 'auto' });
+    const device = skipNonFinite({ maxConsecutive: 3, decideOn: 'device' });
+    expect(transformFromConfig(transformToConfig(device)).config).toEqual({ maxConsecutive: 3, decideOn: 'device' });
+    // Saved before decideOn existed: the default.
+    const old = { kind: 'skipNonFinite', config: { maxConsecutive: 3 } };
+    expect(transformFromConfig(old).config).toEqual({ maxConsecutive: 3, decideOn: 'auto' });
   });
 
   it('rejects bad options', () => {
@@ -111,5 +170,8 @@ describe('skipNonFinite', () => {
     );
     expect(() => skipNonFinite({ maxConsecutive: 1.5 })).toThrow('got 1.5.');
     expect(() => skipNonFinite(3 as never)).toThrow('skipNonFinite: options must be a plain object, got 3.');
+    expect(() => skipNonFinite({ decideOn: 'gpu' as never })).toThrow(
+      new GradStabError("skipNonFinite: decideOn must be one of 'auto', 'device', 'host', got \"gpu\"."),
+    );
   });
 });
