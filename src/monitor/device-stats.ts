@@ -1,133 +1,186 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { groupNorms, layerGrouping } from '../internal/group-norms.js';
 import { StepStats } from '../transforms/step-stats.js';
 import type { LayerGroups } from './layer-groups.js';
 import type { LayerStepStats } from './types.js';
 
 /**
- * One step's figures are computed on the device and packed into one vector, read back later in one asynchronous
- * `data()` call. Norms travel as two numbers, a scale and the norm of the values divided by it, and are multiplied on
- * the host in float64: gradients of 1e20 have a norm of 1.4e20 although their squares overflow float32, 1e30 too,
- * and those of 1e-25 are not flushed to 0 although their squares are below float32's range.
+ * One step's figures are computed on the device, per variable, and packed into one vector that is read back later
+ * in one asynchronous `data()` call; the host groups them by layer and combines them in float64, where no norm of a
+ * float32 tensor overflows or underflows.
  *
- * Every step: the global norm and, per layer, the gradient norm and max |g|, all from each gradient's norm parts,
- * which the step's transforms share (a clip after the tap computes nothing more). That is enough to catch a non-finite
- * step (NaN and Infinity reach the norms), which layers hold it, a spike of the global norm, and vanishing or
- * exploding layers. On a recorded step also: per layer the exact count of non-finite entries and, when the weights
- * are measured, the weight norm and the norm of the update the optimizer applied at the step before.
+ * Every step packs one figure per variable: its sum of squares, enough to give the global norm (a spike), each
+ * layer's norm (vanishing or exploding layers), and which layers hold a NaN or an Infinity (those propagate through
+ * the sum). It is exact for entries within about 1e-19 to 1.8e19 in magnitude; beyond that the squares overflow
+ * (Infinity) or underflow. A recorded step packs the overflow-safe norm parts instead (they include the max |g| it
+ * reports), as does any step where a transform of the same step (a clip, `skipNonFinite`) computed them, at no cost
+ * then. A recorded step adds per variable the exact count of non-finite entries and, when the weights are measured,
+ * their norm parts and those of the update the optimizer applied at the step before.
  *
- * Layout, for L layers: `[global scale, global reduced, norm scale x L, norm reduced x L, max |g| x L]`, then on a
- * recorded step `[non-finite count x L, weight scale x L, weight reduced x L, update scale x L, update reduced x L]`
- * (the weight and update figures NaN when not measured).
+ * Layout, in the batch order of the variables' figures (see {@link PackLayout.order}), V variables: `[sum of squares
+ * x V]`, or `[max x V, unit x V, squares x V]` when shared; then on a recorded step `[max |g| x V, non-finite count x
+ * V]`, and `[max, unit, squares] x V` for the weights and again for the update when measured.
  */
-const EVERY_STEP = 3;
-const RECORDED = 5;
+export interface PackLayout {
+  /** Position `i` of each `[V]` block is the variable at `order[i]` of the step's gradient names. */
+  readonly order: readonly number[];
+  /** Whether the every-step block holds the norm parts (max, unit, squares) instead of plain sums of squares. */
+  readonly parts: boolean;
+  readonly recorded: boolean;
+  readonly weights: boolean;
+  readonly update: boolean;
+}
 
-/** The packed vector's length for `layers` layers. */
-export function packedLength(layers: number, recorded: boolean): number {
-  return 2 + (EVERY_STEP + (recorded ? RECORDED : 0)) * layers;
+/** The packed vector's length. */
+export function packedLength(layout: PackLayout): number {
+  const v = layout.order.length;
+  const recorded = layout.recorded ? 1 + (layout.weights ? 3 : 0) + (layout.update ? 3 : 0) : 0;
+  return v * ((layout.parts ? 3 : 1) + recorded);
 }
 
 /** What a recorded step measures besides the every-step figures. */
 export interface RecordedFigures {
-  /** The variables' current values (before this step's update), to measure the weight norms. */
-  readonly weights?: tf.NamedTensorMap;
+  /** The variables' current values (before this step's update), in the order of the gradients, to measure the weight norms. */
+  readonly weights?: readonly tf.Tensor[];
   /** Their values one step earlier, to measure the update the optimizer applied at the previous step. */
-  readonly previous?: tf.NamedTensorMap;
+  readonly previous?: readonly tf.Tensor[];
 }
 
 /**
  * One step's figures, on the device, packed into one vector (layout above); `recorded` adds a recorded step's.
- * Per gradient, on every step: its norm parts (abs, max, scale, square, sum) from `stats`, usually already computed
- * by a transform of the step; the rest is a few small ops on `[V]` vectors and a layers x variables table. A recorded
- * step adds per gradient a count of its non-finite entries, and per measured weight its norm parts and the update's.
- * Reads nothing.
+ * Every step costs a square and a sum per batch of gradients (see `StepStats`), or nothing when the step's transforms
+ * computed the norm parts; a recorded step costs the norm parts, a count of non-finite entries and, when measured,
+ * the weights' and the update's norm parts. Reads nothing.
  */
 export function packStepStats(
-  grads: tf.NamedTensorMap,
-  groups: LayerGroups,
+  gradients: readonly tf.Tensor[],
   stats: StepStats,
   recorded?: RecordedFigures,
-): tf.Tensor1D {
-  return tf.tidy(() => {
-    const names = groups.members.flat();
-    const layers = groups.layers.length;
-    if (names.length === 0) return tf.tensor1d([1, 0]); // no gradient at all: a global norm of 0
-    const owner = groups.members.flatMap((members, l) => members.map(() => l));
-    const byLayer = layerGrouping(owner, layers);
-
-    const gs = names.map((n) => grads[n] as tf.Tensor);
-    const global = stats.globalNorm(gs);
-    const vectors = stats.vectors(gs);
-    const layer = groupNorms(vectors, byLayer);
-    const maxAbs = byLayer.max(vectors.max); // a NaN stays
-    const everyStep = [
-      tf.reshape(global.scale, [1]),
-      tf.reshape(global.reduced, [1]),
-      layer.scale,
-      layer.reduced,
-      maxAbs,
-    ];
-    if (!recorded) return tf.concat(everyStep) as tf.Tensor1D;
-
-    const counts = gs.map((g) => (g.size === 0 ? tf.scalar(0, 'int32') : tf.sum(tf.logicalNot(tf.isFinite(g)))));
-    const nonFinite = byLayer.sum(tf.cast(tf.stack(counts), 'float32') as tf.Tensor1D);
-    const nan = tf.fill([layers], Number.NaN) as tf.Tensor1D;
-    let weight = { scale: nan, reduced: nan };
-    let update = { scale: nan, reduced: nan };
-    const ws = recorded.weights ? names.map((n) => recorded.weights?.[n]) : [];
-    if (ws.length > 0 && ws.every((w) => w !== undefined)) {
-      const own = new StepStats(false); // the weights' figures are this monitor's alone
-      weight = groupNorms(own.vectors(ws as tf.Tensor[]), byLayer);
-      const ps = recorded.previous ? names.map((n) => recorded.previous?.[n]) : [];
-      if (ps.length > 0 && ps.every((p) => p !== undefined)) {
-        const deltas = (ws as tf.Tensor[]).map((w, i) => tf.sub(w, ps[i] as tf.Tensor));
-        update = groupNorms(own.vectors(deltas), byLayer);
+): { packed: tf.Tensor1D; layout: PackLayout } {
+  const order = stats.plan(gradients).order;
+  // A recorded step measures max |g| anyway: the norm parts then cost a scale, a square and a sum, as the plain sum
+  // of squares would, and are exact for any finite gradient.
+  const parts = recorded !== undefined || stats.hasParts(gradients);
+  const weights = recorded?.weights !== undefined;
+  const update = weights && recorded?.previous !== undefined;
+  const packed = tf.tidy(() => {
+    if (gradients.length === 0) return tf.zeros([0]) as tf.Tensor1D;
+    const blocks: tf.Tensor1D[] = [];
+    const addParts = (p: { max: tf.Tensor1D; unit: tf.Tensor1D; squares: tf.Tensor1D }) => {
+      blocks.push(p.max, p.unit, p.squares);
+    };
+    if (parts) addParts(stats.parts(gradients));
+    else blocks.push(stats.squares(gradients));
+    if (recorded) {
+      blocks.push(stats.nonFiniteCounts(gradients));
+      if (recorded.weights) {
+        const own = new StepStats(false); // the weights' figures are this monitor's alone
+        addParts(own.parts(recorded.weights));
+        const previous = recorded.previous;
+        if (previous) addParts(own.parts(recorded.weights.map((w, i) => tf.sub(w, previous[i] as tf.Tensor))));
       }
     }
-    return tf.concat([
-      ...everyStep,
-      nonFinite,
-      weight.scale,
-      weight.reduced,
-      update.scale,
-      update.reduced,
-    ]) as tf.Tensor1D;
+    return tf.concat(blocks) as tf.Tensor1D;
   });
+  return { packed, layout: { order, parts, recorded: recorded !== undefined, weights, update } };
+}
+
+/** A tensor's L2 norm from its parts: `unit * sqrt(squares)`, or its max when that is 0, ±Infinity or NaN. */
+function normOfParts(max: number, unit: number, squares: number): number {
+  return Number.isFinite(max) && max > 0 ? unit * Math.sqrt(squares) : max;
+}
+
+/** Per-layer sums of squared norms, in float64, and the same over everything. */
+class LayerSums {
+  readonly layer: number[];
+  total = 0;
+  constructor(layers: number) {
+    this.layer = new Array<number>(layers).fill(0);
+  }
+  add(l: number, norm: number): void {
+    const square = norm * norm; // float64: the square of any float32 norm is finite
+    this.layer[l] = (this.layer[l] as number) + square;
+    this.total += square;
+  }
 }
 
 /**
- * A step's figures read from a packed vector at `offset`: the global norm and the layers' figures. On a step that is
- * not recorded, a layer's `nonFinite` is 1 when its norm is NaN or ±Infinity (it holds such an entry) and 0
- * otherwise: the count is measured on recorded steps.
+ * A step's figures read from a packed vector at `offset`: the global norm and the layers' figures, combined in
+ * float64. On a step that is not recorded, a layer's `nonFinite` is 1 when its norm is NaN or ±Infinity (it holds such
+ * an entry) and 0 otherwise, and its `maxAbs` is NaN unless the norm parts were shared: both are measured on recorded
+ * steps.
  */
 export function unpackStepStats(
   data: ArrayLike<number>,
   offset: number,
-  layers: readonly string[],
-  recorded: boolean,
+  layout: PackLayout,
+  groups: LayerGroups,
 ): { globalNorm: number; layers: LayerStepStats[] } {
-  const L = layers.length;
-  const at = (i: number) => data[offset + i] as number;
-  const block = (k: number, j: number) => at(2 + k * L + j);
-  // Multiplied in float64: the product of the two parts may exceed float32's range.
-  const norm = (scale: number, reduced: number) => (reduced === 0 ? 0 : scale * reduced);
+  const v = layout.order.length;
+  const L = groups.layers.length;
+  let cursor = offset;
+  const block = () => {
+    const start = cursor;
+    cursor += v;
+    return (i: number) => data[start + i] as number;
+  };
+  const layerOf = (i: number) => groups.layerIndex[layout.order[i] as number] as number;
+  const sums = new LayerSums(L);
+  const maxAbs = new Array<number>(L).fill(Number.NaN);
+  const maxOf = (get: (i: number) => number) => {
+    const out = new Array<number>(L).fill(0);
+    for (let i = 0; i < v; i++) {
+      const l = layerOf(i);
+      const m = get(i);
+      out[l] = Number.isNaN(m) || Number.isNaN(out[l] as number) ? Number.NaN : Math.max(out[l] as number, m);
+    }
+    return out;
+  };
+  const partsNorms = () => {
+    const [max, unit, squares] = [block(), block(), block()];
+    return { max, norm: (i: number) => normOfParts(max(i), unit(i), squares(i)) };
+  };
+  if (layout.parts) {
+    const { max, norm } = partsNorms();
+    for (let i = 0; i < v; i++) sums.add(layerOf(i), norm(i));
+    maxAbs.splice(0, L, ...maxOf(max));
+  } else {
+    const squares = block();
+    for (let i = 0; i < v; i++) {
+      const l = layerOf(i);
+      const s = squares(i);
+      sums.layer[l] = (sums.layer[l] as number) + s;
+      sums.total += s;
+    }
+  }
+  const layerNorms = sums.layer.map(Math.sqrt);
+  let nonFinite: number[] = layerNorms.map((n) => (Number.isFinite(n) ? 0 : 1));
+  let weightNorms: number[] | undefined;
+  let updateNorms: number[] | undefined;
+  if (layout.recorded) {
+    const counts = block();
+    nonFinite = new Array<number>(L).fill(0);
+    for (let i = 0; i < v; i++) nonFinite[layerOf(i)] = (nonFinite[layerOf(i)] as number) + counts(i);
+    const layerNormsOf = () => {
+      const { norm } = partsNorms();
+      const s = new LayerSums(L);
+      for (let i = 0; i < v; i++) s.add(layerOf(i), norm(i));
+      return s.layer.map(Math.sqrt);
+    };
+    if (layout.weights) weightNorms = layerNormsOf();
+    if (layout.update) updateNorms = layerNormsOf();
+  }
   return {
-    globalNorm: norm(at(0), at(1)),
-    layers: layers.map((layer, j): LayerStepStats => {
-      const layerNorm = norm(block(0, j), block(1, j));
-      if (!recorded) {
-        return { layer, norm: layerNorm, maxAbs: block(2, j), nonFinite: Number.isFinite(layerNorm) ? 0 : 1 };
-      }
-      const weightNorm = norm(block(4, j), block(5, j));
-      const updateNorm = norm(block(6, j), block(7, j));
+    globalNorm: Math.sqrt(sums.total),
+    layers: groups.layers.map((layer, l): LayerStepStats => {
+      const weightNorm = weightNorms?.[l];
+      const updateNorm = updateNorms?.[l];
       return {
         layer,
-        norm: layerNorm,
-        maxAbs: block(2, j),
-        nonFinite: block(3, j),
-        ...(Number.isNaN(weightNorm) ? {} : { weightNorm }),
-        ...(Number.isNaN(updateNorm) ? {} : { updateRatio: updateNorm / weightNorm }),
+        norm: layerNorms[l] as number,
+        maxAbs: maxAbs[l] as number,
+        nonFinite: nonFinite[l] as number,
+        ...(weightNorm === undefined ? {} : { weightNorm }),
+        ...(updateNorm === undefined || weightNorm === undefined ? {} : { updateRatio: updateNorm / weightNorm }),
       };
     }),
   };

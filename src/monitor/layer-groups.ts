@@ -12,16 +12,23 @@ export interface LayerGroups {
   readonly layers: readonly string[];
   /** For each layer (same order), the names of its variables. */
   readonly members: readonly (readonly string[])[];
+  /** For each name (in the order given), the index of its layer. */
+  readonly layerIndex: readonly number[];
 }
 
 /** Groups `names` by `layerOf`, keeping first-appearance order. */
 export function groupByLayer(names: readonly string[], layerOf: (name: string) => string): LayerGroups {
   const index = new Map<string, string[]>();
-  for (const name of names) {
+  const position = new Map<string, number>();
+  const layerIndex = names.map((name) => {
     const layer = layerOf(name);
     const list = index.get(layer);
     if (list) list.push(name);
-    else index.set(layer, [name]);
-  }
-  return { layers: [...index.keys()], members: [...index.values()] };
+    else {
+      index.set(layer, [name]);
+      position.set(layer, position.size);
+    }
+    return position.get(layer) as number;
+  });
+  return { layers: [...index.keys()], members: [...index.values()], layerIndex };
 }

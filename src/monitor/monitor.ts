@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Callback } from '@tensorflow/tfjs-layers';
 import { checkParams, viewGradients } from '../internal/grads.js';
 import { brandClass, isInstance } from '../internal/identity.js';
-import { setNamed } from '../internal/map-grads.js';
 import { Ring } from '../internal/ring.js';
 import { assertSingleTfjs } from '../internal/single-tfjs.js';
 import { fail, optionsObject, wholeNumber, withCaller } from '../internal/validate.js';
@@ -18,9 +17,10 @@ import {
   INITIAL_DETECTOR_STATE,
   resolveThresholds,
 } from './detectors.js';
-import { packedLength, packStepStats, type RecordedFigures, unpackStepStats } from './device-stats.js';
+import { type PackLayout, packedLength, packStepStats, type RecordedFigures, unpackStepStats } from './device-stats.js';
 import { monitorCallback } from './fit-callback.js';
 import { defaultLayerOf, groupByLayer, type LayerGroups } from './layer-groups.js';
+import { ReadBuffer } from './read-buffer.js';
 import { addVerdict, buildReport, formatSummary, type HealthReport, historyToCsv, type Verdict } from './report.js';
 import type { MonitorEvent, MonitorEventName, StepRecord } from './types.js';
 
@@ -28,14 +28,17 @@ import type { MonitorEvent, MonitorEventName, StepRecord } from './types.js';
 export interface GradientHealthMonitorOptions {
   /**
    * The recording interval, a whole number from 1 to 1000. Every step, the monitor measures what catches a problem
-   * as it happens: the global gradient norm and each layer's norm and max |g| (from the figures the step's clipping
-   * transforms compute anyway), so a NaN or Infinity, a spike, and vanishing or exploding layers raise their events
-   * on the step they happen. Every `every`-th step is **recorded**: it also counts each layer's non-finite entries
-   * and, on a recorded step at least `sampleEvery` steps after the last, measures the weight norms and update ratios.
-   * The history holds the recorded steps, and every other step that raised an event (marked `partial`). The figures
-   * are read back once per interval, in one asynchronous `data()` call (the steps in between wait on the device, one
-   * small tensor each). Defaults to 1: everything every step, events a step or so late. `every: 10` records a tenth
-   * of the steps, costs less, and reports up to 10 steps late.
+   * as it happens: one sum of squares per variable (or the norm parts a clipping transform in the same pipeline
+   * computed anyway), which gives the global norm and each layer's norm, so a NaN or Infinity (and which layers hold
+   * one), a spike, and vanishing or exploding layers raise their events on the step they happen. Every `every`-th
+   * step is **recorded**: it measures each layer's norm overflow-safe, its max |g| and its count of non-finite
+   * entries, and, on a recorded step at least `sampleEvery` steps after the last, the weight norms and update ratios.
+   * The history holds the recorded steps, and every other step that raised an event (marked `partial`: there a
+   * layer's `nonFinite` is 1 or 0, its `maxAbs` NaN unless a clip measured it, and a layer norm above ~1.8e19, whose
+   * float32 sum of squares overflows, reads as Infinity). The figures are read back once per interval, in one
+   * asynchronous `data()` call (the steps in between append theirs to one buffer on the device). Defaults to 1:
+   * everything every step, events a step or so late. `every: 10` records a tenth of the steps, costs less, and
+   * reports up to 10 steps late.
    */
   readonly every?: number;
   /** How many steps the history keeps, a whole number >= 1 (a ring: the oldest go first). Defaults to 2000. */
@@ -76,13 +79,12 @@ const FN = 'GradientHealthMonitor';
 const MAX_EVERY = 1000;
 const EVENT_NAMES: readonly MonitorEventName[] = ['vanishing', 'exploding', 'nonFinite', 'spike'];
 
-/** A step's packed figures waiting to be read, with the layer names they describe. */
+/** A step whose packed figures wait in the read buffer, with the layer names they describe. */
 interface Pending {
   readonly step: number;
-  readonly packed: tf.Tensor1D;
-  readonly layers: readonly string[];
-  /** Whether the step is a recorded one (its figures include the recorded-step ones). */
-  readonly recorded: boolean;
+  readonly groups: LayerGroups;
+  /** What the packed vector holds. */
+  readonly layout: PackLayout;
 }
 
 /**
@@ -130,6 +132,8 @@ export class GradientHealthMonitor {
   private readonly handlers = new Map<MonitorEventName, Handler[]>();
   private readonly inFlight = new Set<Promise<void>>();
   private pending: Pending[] = [];
+  /** The pending steps' figures, on the device. */
+  private readonly buffer = new ReadBuffer();
   private readonly records: Ring<StepRecord>;
   private groupsCache: { key: string; groups: LayerGroups } | undefined;
   /** The weights one step before a step that measures them, in variables kept from one measurement to the next. */
@@ -229,9 +233,10 @@ export class GradientHealthMonitor {
   }
 
   /**
-   * Computes and queues one step's figures; called inside a tidy. Every step costs the figures that catch a
-   * non-finite step, a spike and vanishing or exploding layers (shared with the step's transforms); a recorded step
-   * also counts non-finite entries and may measure the weights.
+   * Queues one step's figures. Every step costs the figures that catch a non-finite step, a spike and vanishing or
+   * exploding layers (shared with the step's transforms); a recorded step also counts non-finite entries and may
+   * measure the weights. The figures are packed once the step's transforms have all run (`stats.defer`), so that a
+   * clip after the tap shares its norm parts with the monitor instead of the monitor computing its own.
    */
   private record(grads: tf.NamedTensorMap, params: tf.NamedTensorMap | undefined, stats: StepStats): void {
     const names = Object.keys(grads);
@@ -239,47 +244,53 @@ export class GradientHealthMonitor {
     const step = ++this.observed;
     const groups = this.groupsFor(names);
     const recorded = this.isRecorded(step);
+    const weights = params && names.every((n) => params[n]) ? names.map((n) => params[n] as tf.Tensor) : undefined;
     let figures: RecordedFigures | undefined;
     if (recorded) {
-      const weighs = params !== undefined && this.weighs(step);
+      const weighs = weights !== undefined && this.weighs(step);
       if (weighs) this.lastWeighed = step;
       const previous = weighs && this.snapshotStep === step - 1 ? this.snapshotOf(names) : undefined;
-      figures = weighs ? { weights: params, ...(previous ? { previous } : {}) } : {};
+      figures = weighs ? { weights, ...(previous ? { previous } : {}) } : {};
     }
-    const packed = packStepStats(grads, groups, stats, figures);
-    this.pending.push({ step, packed: tf.keep(packed), layers: groups.layers, recorded });
     // The next step measures the weights: keep these (the values before this step's update) for its update ratio.
-    if (params && this.weighs(step + 1)) this.takeSnapshot(names, params, step);
-    if (this.pending.length >= this.every) this.read();
+    const snapshot = weights !== undefined && this.weighs(step + 1);
+    stats.defer(() => {
+      const { packed, layout } = packStepStats(
+        names.map((n) => grads[n] as tf.Tensor),
+        stats,
+        figures,
+      );
+      this.buffer.append(packed);
+      this.pending.push({ step, groups, layout });
+      if (snapshot) this.takeSnapshot(names, weights as tf.Tensor[], step);
+      // Made on the first step, so that no later step adds a tensor (tfjs-examples count tensors per batch).
+      else if (weights !== undefined && this.snapshots.size === 0) this.takeSnapshot(names, weights);
+      if (this.pending.length >= this.every) this.read();
+    });
   }
 
   /**
    * Points the snapshot variables at the weights' current values: `assign` shares the buffer (no copy, and no new
    * tensor after the first time), and the optimizer's update gives the weights new buffers, so these keep the old.
+   * Without a `step` the snapshot is only made, not taken for an update ratio.
    */
-  private takeSnapshot(names: readonly string[], params: tf.NamedTensorMap, step: number): void {
-    for (const name of names) {
-      const value = params[name];
-      if (!value) continue;
+  private takeSnapshot(names: readonly string[], values: readonly tf.Tensor[], step?: number): void {
+    names.forEach((name, i) => {
+      const value = values[i] as tf.Tensor;
       const held = this.snapshots.get(name);
       if (held && tf.util.arraysEqual(held.shape, value.shape) && held.dtype === value.dtype) held.assign(value);
       else {
         held?.dispose();
         this.snapshots.set(name, tf.keep(tf.variable(value, false)));
       }
-    }
-    this.snapshotStep = step;
+    });
+    if (step !== undefined) this.snapshotStep = step;
   }
 
-  /** The snapshot of these variables, if it holds all of them. */
-  private snapshotOf(names: readonly string[]): tf.NamedTensorMap | undefined {
-    const out: tf.NamedTensorMap = {};
-    for (const name of names) {
-      const held = this.snapshots.get(name);
-      if (!held) return undefined;
-      setNamed(out, name, held);
-    }
-    return out;
+  /** The snapshot of these variables, in their order, if it holds all of them. */
+  private snapshotOf(names: readonly string[]): tf.Tensor[] | undefined {
+    const held = names.map((name) => this.snapshots.get(name));
+    return held.every((h) => h !== undefined) ? (held as tf.Tensor[]) : undefined;
   }
 
   private groupsFor(names: readonly string[]): LayerGroups {
@@ -293,8 +304,8 @@ export class GradientHealthMonitor {
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
-    const stacked = batch.length === 1 ? (batch[0] as Pending).packed : tf.concat(batch.map((b) => b.packed));
-    if (batch.length > 1) for (const b of batch) b.packed.dispose();
+    const stacked = this.buffer.take();
+    if (!stacked) return;
     const done = stacked
       .data()
       .then((data) => this.ingest(batch, data as Float32Array))
@@ -302,7 +313,7 @@ export class GradientHealthMonitor {
         this.failure ??= err;
       })
       .finally(() => {
-        stacked.dispose();
+        this.buffer.release(stacked);
         this.inFlight.delete(done);
       });
     this.inFlight.add(done);
@@ -311,13 +322,14 @@ export class GradientHealthMonitor {
   /** Turns read values into records, history and events. */
   private ingest(batch: readonly Pending[], data: Float32Array): void {
     let offset = 0;
-    for (const { step, layers, recorded } of batch) {
+    for (const { step, groups, layout } of batch) {
+      const { recorded } = layout;
       const record: StepRecord = {
         step,
-        ...unpackStepStats(data, offset, layers, recorded),
+        ...unpackStepStats(data, offset, layout, groups),
         ...(recorded ? {} : { partial: true as const }),
       };
-      offset += packedLength(layers.length, recorded);
+      offset += packedLength(layout);
       const { events, state } = detect(record, this.detector, this.thresholds);
       this.detector = state;
       // The history holds the recorded steps, and any other step that raised an event.
@@ -452,7 +464,7 @@ export class GradientHealthMonitor {
    */
   dispose(): void {
     this.disposed = true;
-    for (const p of this.pending) p.packed.dispose();
+    this.buffer.dispose();
     this.pending = [];
     for (const held of this.snapshots.values()) held.dispose();
     this.snapshots.clear();

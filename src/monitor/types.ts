@@ -27,8 +27,9 @@ export interface StepRecord {
   readonly layers: readonly LayerStepStats[];
   /**
    * Present (true) on a step the history holds only because it raised an event, between recorded steps (see the
-   * monitor's `every`): its norms and max |g| are measured, a layer's `nonFinite` is 1 when it holds NaN or
-   * ±Infinity (not a count), and there are no weight figures.
+   * monitor's `every`): its norms come from plain float32 sums of squares (a layer norm above ~1.8e19 reads as
+   * Infinity) unless a clip in the same pipeline measured them, `maxAbs` is NaN unless a clip measured it, a layer's
+   * `nonFinite` is 1 when its norm is NaN or ±Infinity (not a count), and there are no weight figures.
    */
   readonly partial?: true;
 }

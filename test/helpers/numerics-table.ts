@@ -229,6 +229,7 @@ export function numericsCases(tf: Tf, gs: Gradstab): NumericsCase[] {
       monitor.observe({});
       await monitor.flush();
       const r = monitor.history[0];
+      monitor.dispose();
       return { got: [r?.step ?? -1, r?.globalNorm ?? -1, r?.layers.length ?? -1], want: [1, 0, 0] };
     },
   });

@@ -244,6 +244,28 @@ describe('GradientHealthMonitor costs nothing it should not', () => {
       expect(await countBlockingReads(hundred)).toBe(0);
     }
   });
+
+  it('keeps tf.memory().numTensors identical after every step, as tfjs-examples assert per batch', async () => {
+    const model = mlp(3, 'relu', (i) => heNormal({ seed: i + 1 }));
+    for (const options of [{}, { every: 10 }, { every: 3, sampleEvery: 1 }]) {
+      const monitor = new GradientHealthMonitor(options);
+      const opt = withTransforms(tf.train.adam(1e-3), monitor.tap, clipByGlobalNorm(1));
+      const step = () => opt.minimize(() => tf.losses.meanSquaredError(y, model.apply(x) as tf.Tensor) as tf.Scalar);
+      step(); // the optimizer's slots and the monitor's snapshot variables are made on the first step
+      await monitor.flush();
+      const counts: number[] = [];
+      for (let i = 0; i < 25; i++) {
+        step();
+        counts.push(tf.memory().numTensors);
+        await new Promise((resolve) => setTimeout(resolve, 0)); // a training loop yields between batches
+      }
+      await monitor.flush();
+      counts.push(tf.memory().numTensors);
+      expect(new Set(counts), JSON.stringify(options)).toEqual(new Set([counts[0]]));
+      opt.dispose();
+      monitor.dispose();
+    }
+  });
 });
 
 describe('GradientHealthMonitor API', () => {

@@ -80,16 +80,17 @@ describe('GradientHealthMonitor: every step watched, every `every`-th recorded',
     const kernels: number[] = [];
     for (let i = 0; i < 8; i++) kernels.push((await tf.profile(step)).kernels.length);
     await monitor.flush();
-    // Steps 4 and 8 are recorded (non-finite counts, weight norms, update ratios, and the read): more kernels.
-    const unrecorded = [0, 1, 2, 4, 5, 6].map((i) => kernels[i]);
-    expect(new Set(unrecorded).size).toBe(1);
+    // Steps 4 and 8 are recorded (non-finite counts, weight norms, update ratios, and the read): more kernels. The
+    // others differ by the append to the read buffer, a concat except on an interval's first step.
+    const unrecorded = [0, 1, 2, 4, 5, 6].map((i) => kernels[i] as number);
+    expect(Math.max(...unrecorded) - Math.min(...unrecorded)).toBeLessThanOrEqual(1);
     expect(kernels[7]).toBeGreaterThan((unrecorded[0] as number) + 2 * 3); // 3 more per gradient for the counts
     expect(monitor.history.map((r) => r.step)).toEqual([4, 8]);
     expect(monitor.history[1]?.layers[0]?.updateRatio).toBeGreaterThan(0);
     monitor.dispose();
   });
 
-  it('keeps tf.memory().numTensors identical after every read, weight snapshots included', async () => {
+  it('keeps tf.memory().numTensors identical after every step, weight snapshots included', async () => {
     const monitor = new GradientHealthMonitor({ every: 2, sampleEvery: 2 });
     const w = tf.variable(tf.randomNormal([8, 8], 0, 1, 'float32', 1), true, 'mem/w');
     const optimizer = withTransforms(tf.train.adam(0.01), monitor.tap, clipByGlobalNorm(1));
@@ -103,9 +104,9 @@ describe('GradientHealthMonitor: every step watched, every `every`-th recorded',
       await step();
       counts.push(tf.memory().numTensors);
     }
-    // Between reads one step's figures wait on the device; after each read the count is back where it was.
-    expect(new Set(counts.filter((_, i) => i % 2 === 1)).size).toBe(1);
-    expect(new Set(counts.filter((_, i) => i % 2 === 0)).size).toBe(1);
+    // Steps between reads append their figures to one buffer on the device, and a read swaps buffers: the count
+    // is the same after every step.
+    expect(new Set(counts).size).toBe(1);
     monitor.dispose();
   });
 });
