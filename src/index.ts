@@ -31,6 +31,13 @@ export {
   SELULayer,
   SiLULayer,
 } from './activations/layers.js';
+export {
+  type LossIdentifier,
+  type LrRangeTestOptions,
+  type LrRangeTestResult,
+  lrRangeTest,
+  type TrainingData,
+} from './diagnose/lr-range-test.js';
 export { GradStabError } from './errors.js';
 export { computeFans, type Fans, type KernelLayout } from './initializers/fans.js';
 export { calculateGain, type Nonlinearity } from './initializers/gain.js';

@@ -37,6 +37,7 @@ import {
   randomBatchArb,
   savedOptimizerArb,
   savedWeightsArb,
+  targetsArb,
   transformArb,
   transformWorks,
   variable,
@@ -413,6 +414,47 @@ const monitor: Entry[] = [
       ),
     ),
     call: call0(gs.probeActivations),
+  },
+  {
+    title: 'lrRangeTest',
+    names: ['lrRangeTest'],
+    async: true,
+    runs: 60,
+    args: withValid(
+      fc.tuple(
+        modelArb,
+        fc.record({ x: randomBatchArb, y: targetsArb }),
+        fc.constant({ loss: 'meanSquaredError', optimizer: (lr: number) => tf.train.sgd(lr), steps: 5 }),
+      ),
+      fc.tuple(
+        or(modelArb),
+        or(fc.record({ x: batchArb, y: or(targetsArb, batchArb) }), fc.record({ x: fc.array(batchArb), y: batchArb })),
+        optionsArb({
+          minLearningRate: or(fc.double({ min: 1e-8, max: 1, noNaN: true }), numberArb),
+          maxLearningRate: or(fc.double({ min: 1e-3, max: 100, noNaN: true }), numberArb),
+          steps: or(fc.integer({ min: 5, max: 8 }), numberArb),
+          batchSize: or(fc.integer({ min: 1, max: 16 }), numberArb),
+          smoothing: or(fc.double({ min: 0, max: 0.99, noNaN: true }), numberArb),
+          divergeFactor: or(fc.double({ min: 1.1, max: 10, noNaN: true }), numberArb),
+          loss: or(
+            fc.constantFrom('meanSquaredError', 'nope'),
+            fc.constant((a: tf.Tensor, b: tf.Tensor) => tf.losses.meanSquaredError(a, b)),
+          ),
+          optimizer: or(
+            fc.constant((lr: number) => tf.train.sgd(lr)),
+            fc.constant(() => 'adam'),
+          ),
+          onProgress: or(fc.constant(() => {})),
+          signal: or(fc.constant(new AbortController().signal)),
+        }),
+      ),
+    ),
+    call: call0(gs.lrRangeTest),
+    works: (found) => {
+      const r = found as gs.LrRangeTestResult;
+      expect(r.learningRates.length).toBeGreaterThan(0);
+      expect(r.losses.length).toBe(r.learningRates.length);
+    },
   },
 ];
 

@@ -224,6 +224,10 @@ export const modelArb = fc.constant(
 export const randomBatchArb = fc.constant(
   new Made('randomBatch', (own: Owned) => own.add(tf.randomNormal([8, 3], 0, 1, 'float32', 1))),
 );
+/** Targets for {@link modelArb} on {@link randomBatchArb}: [8, 40]. */
+export const targetsArb = fc.constant(
+  new Made('randomTargets', (own: Owned) => own.add(tf.randomNormal([8, 40], 0, 1, 'float32', 2))),
+);
 /**
  * The batch as the [n, 3] input of a step's kernel, or a row of ones when the fuzzed batch is not one: the step's
  * `output` is the user's code, whose own errors lsuvVariables passes on as they are.
