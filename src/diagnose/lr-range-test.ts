@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { GradStabError } from '../errors.js';
 import { assertSingleTfjs } from '../internal/single-tfjs.js';
 import { fail, optionsObject, positiveFinite, wholeNumber } from '../internal/validate.js';
+import { trainSteps } from './trial.js';
 import { cloneModel, freshOptimizer, setLearningRate } from './trial-model.js';
 
 const FN = 'lrRangeTest';
@@ -174,11 +176,6 @@ function checkData(data: unknown, model: tfl.LayersModel): { x: tf.Tensor[]; y: 
   return { x: xs, y: ys, examples };
 }
 
-/** Rows `[start, start + size)` of each tensor. */
-function rows(tensors: readonly tf.Tensor[], start: number, size: number): tf.Tensor[] {
-  return tensors.map((t) => tf.slice(t, [start, ...t.shape.slice(1).map(() => 0)], [size, ...t.shape.slice(1)]));
-}
-
 /**
  * Index of the steepest fall of `values` (central differences, as numpy's `gradient`), among indices `[from, to)`;
  * the spacing is even (the learning rates are evenly spaced in log scale), so it does not change the answer.
@@ -266,28 +263,6 @@ async function run(modelArg: unknown, dataArg: unknown, options: unknown): Promi
   }
 }
 
-/**
- * One `trainOnBatch`. A failure of the first step is the data not fitting the model or the loss (targets of another
- * shape, say), which tfjs reports in its own words: said as a GradStabError of lrRangeTest.
- */
-async function trainStep(copy: tfl.LayersModel, xb: tf.Tensor[], yb: tf.Tensor[], step: number): Promise<number> {
-  try {
-    const out = await copy.trainOnBatch(
-      xb.length === 1 ? (xb[0] as tf.Tensor) : xb,
-      yb.length === 1 ? (yb[0] as tf.Tensor) : yb,
-    );
-    return Array.isArray(out) ? (out[0] as number) : out;
-  } catch (err) {
-    if (step > 0) throw err;
-    return fail(
-      FN,
-      "data.y must fit the model's outputs and the loss",
-      yb.length === 1 ? yb[0] : yb,
-      `targets tfjs rejects: ${err}`,
-    );
-  }
-}
-
 async function sweep(
   copy: tfl.LayersModel,
   optimizer: tf.Optimizer,
@@ -298,36 +273,38 @@ async function sweep(
   const losses: number[] = [];
   const smoothedLosses: number[] = [];
   const ratio = s.maxLearningRate / s.minLearningRate;
-  const size = Math.min(s.batchSize, data.examples);
-  const batches = Math.ceil(data.examples / size);
   let average = 0;
   let best = Number.POSITIVE_INFINITY;
   let divergedAt: number | null = null;
-  for (let step = 0; step < s.steps; step++) {
-    s.signal?.throwIfAborted();
-    const learningRate = s.minLearningRate * ratio ** (step / (s.steps - 1));
-    setLearningRate(FN, optimizer, learningRate);
-    const start = (step % batches) * size;
-    const count = Math.min(size, data.examples - start);
-    const xb = rows(data.x, start, count);
-    const yb = rows(data.y, start, count);
-    let value: number;
-    try {
-      value = await trainStep(copy, xb, yb, step);
-    } finally {
-      tf.dispose([...xb, ...yb]);
-    }
-    average = s.smoothing * average + (1 - s.smoothing) * value;
-    const smoothed = average / (1 - s.smoothing ** (step + 1));
-    learningRates.push(learningRate);
-    losses.push(value);
-    smoothedLosses.push(smoothed);
-    s.onProgress?.({ step: step + 1, steps: s.steps, learningRate, loss: value });
-    if (!Number.isFinite(smoothed) || smoothed > s.divergeFactor * best) {
-      divergedAt = learningRate;
-      break;
-    }
-    best = Math.min(best, smoothed);
+  const rateAt = (step: number) => s.minLearningRate * ratio ** ((step - 1) / (s.steps - 1));
+  try {
+    await trainSteps(copy, { x: data.x, y: data.y, count: data.examples }, s.steps, s.batchSize, {
+      beforeStep: (step) => {
+        s.signal?.throwIfAborted();
+        setLearningRate(FN, optimizer, rateAt(step));
+      },
+      afterStep: (step, value) => {
+        const learningRate = rateAt(step);
+        average = s.smoothing * average + (1 - s.smoothing) * value;
+        const smoothed = average / (1 - s.smoothing ** step);
+        learningRates.push(learningRate);
+        losses.push(value);
+        smoothedLosses.push(smoothed);
+        s.onProgress?.({ step, steps: s.steps, learningRate, loss: value });
+        if (!Number.isFinite(smoothed) || smoothed > s.divergeFactor * best) {
+          divergedAt = learningRate;
+          return false;
+        }
+        best = Math.min(best, smoothed);
+        return true;
+      },
+    });
+  } catch (err) {
+    // A first step that fails is the data not fitting the model or the loss (targets of another shape, say),
+    // which tfjs reports in its own words.
+    if (losses.length > 0 || (s.signal?.aborted ?? false) || err instanceof GradStabError) throw err;
+    const y = data.y.length === 1 ? data.y[0] : data.y;
+    fail(FN, "data.y must fit the model's outputs and the loss", y, `targets tfjs rejects: ${err}`);
   }
   // Left out of the slopes: the first tenth (the smoothing's warm-up) and the last point (where it diverged).
   const usable = divergedAt === null ? smoothedLosses.length : smoothedLosses.length - 1;
