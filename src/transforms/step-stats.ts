@@ -43,6 +43,13 @@ function divideRows(m: tf.Tensor2D, unit: tf.Tensor1D): tf.Tensor2D {
   return (k === 1 ? scaleBy(m, tf.reshape(inverse, [])) : tf.mul(m, tf.reshape(inverse, [k, 1]))) as tf.Tensor2D;
 }
 
+/**
+ * Backends whose split copies its whole input once per piece: the wasm backend's Slice kernel (behind split and
+ * unstack) reads the input out of the wasm heap with `readSync` and cuts the piece from that copy, so splitting a
+ * batch of k joined gradients costs k copies of all of them. There each member is scaled on its own instead.
+ */
+const SPLIT_COPIES_INPUT = new Set(['wasm']);
+
 /** One vector from per-batch pieces, in batch order. */
 function concatVectors(pieces: readonly tf.Tensor1D[]): tf.Tensor1D {
   return pieces.length === 1 ? (pieces[0] as tf.Tensor1D) : tf.concat(pieces as tf.Tensor1D[]);
@@ -225,16 +232,22 @@ export class StepStats {
 
   /**
    * Every tensor scaled by one clip factor, in the input's order: a large tensor on its own, a batch of small ones
-   * joined (already, for their figures), scaled in one kernel and split in one.
+   * joined (already, for their figures), scaled in one kernel and split in one (on wasm, whose split copies the
+   * whole batch per piece, each small one on its own).
    */
   scaled(tensors: readonly tf.Tensor[], factor: ClipFactor): tf.Tensor[] {
     const layout = this.layout(tensors);
     const out: tf.Tensor[] = new Array(tensors.length);
     const joined = this.joined(layout);
+    const splitCopies = SPLIT_COPIES_INPUT.has(tf.getBackend());
     layout.plan.batches.forEach((b, i) => {
       const whole = joined[i] as tf.Tensor;
       const pieces =
-        b.members.length === 1 ? [applyClip(whole, factor)] : tf.tidy(() => splitBatch(b, applyClip(whole, factor)));
+        b.members.length === 1
+          ? [applyClip(whole, factor)]
+          : splitCopies
+            ? b.members.map((m) => applyClip(tensors[m] as tf.Tensor, factor))
+            : tf.tidy(() => splitBatch(b, applyClip(whole, factor)));
       b.members.forEach((m, j) => {
         out[m] = pieces[j] as tf.Tensor;
       });
@@ -268,6 +281,17 @@ export class StepStats {
               divisor: divisor && scalar(divisor),
             }),
           ];
+        }
+        if (SPLIT_COPIES_INPUT.has(tf.getBackend())) {
+          // Each member on its own with its own factor: the same kernels per entry, and no split.
+          const multiplierOf = tf.unstack(multiplier) as tf.Scalar[];
+          const divisorOf = divisor && (tf.unstack(divisor) as tf.Scalar[]);
+          return b.members.map((m, j) =>
+            applyClip(tensors[m] as tf.Tensor, {
+              multiplier: multiplierOf[j] as tf.Scalar,
+              divisor: divisorOf?.[j],
+            }),
+          );
         }
         const column = (v: tf.Tensor1D) => tf.reshape(v, [k, 1]);
         const m = matrices[i] as tf.Tensor2D;

@@ -148,6 +148,21 @@ describe('sharing and cost per variable', () => {
     tf.dispose([...Object.values(many), ...Object.values(few)]);
   });
 
+  it('does not split a batch on wasm, whose split copies the whole batch once per piece', async () => {
+    await useBackend('wasm');
+    const grads = manySmall(20);
+    const pipeline = gradientPipeline(clipByGlobalNorm(1));
+    tf.dispose(pipeline.apply(grads).grads);
+    const info = await tf.profile(() => {
+      tf.dispose(pipeline.apply(grads).grads);
+    });
+    const names = new Set(info.kernels.map((k) => k.name));
+    for (const copying of ['SplitV', 'Slice', 'Unpack']) expect(names.has(copying), copying).toBe(false);
+    pipeline.dispose();
+    tf.dispose(Object.values(grads));
+    await useCpu();
+  });
+
   it('computes each figure once per step: a monitor and a skip before a clip add almost no kernel', async () => {
     await useCpu();
     const grads = manySmall();
