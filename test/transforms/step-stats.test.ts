@@ -95,6 +95,37 @@ describe.each(['cpu', 'wasm'] as const)('StepStats on %s', (backend) => {
     tf.dispose(gs);
   });
 
+  it('clips the same, bit for bit, with a monitor and a skip sharing the figures in front or without them', async () => {
+    await useBackend(backend);
+    const grads: tf.NamedTensorMap = {};
+    mixedGradients(3).forEach((g, i) => {
+      grads[`v${i}`] = g;
+    });
+    const makers = [
+      () => clipByGlobalNorm(0.5),
+      () => clipByNorm(0.5),
+      () => zClip({ warmupSteps: 2 }),
+      () => autoClip(),
+    ];
+    for (const make of makers) {
+      const monitor = new GradientHealthMonitor({ every: 2 });
+      const alone = gradientPipeline(make());
+      const shared = gradientPipeline(monitor.tap, skipNonFinite({ decideOn: 'device' }), make());
+      for (let step = 0; step < 3; step++) {
+        const a = alone.apply(grads).grads;
+        const b = shared.apply(grads).grads;
+        for (const name of Object.keys(grads)) {
+          expect(bits(b[name] as tf.Tensor), `${make().kind} step ${step} ${name}`).toEqual(bits(a[name] as tf.Tensor));
+        }
+        tf.dispose([...Object.values(a), ...Object.values(b)]);
+      }
+      await monitor.flush();
+      for (const p of [alone, shared]) p.dispose();
+      monitor.dispose();
+    }
+    tf.dispose(Object.values(grads));
+  });
+
   it('keeps NaN and Infinity in their own tensor: counts and norms per tensor', async () => {
     await useBackend(backend);
     tf.tidy(() => {
