@@ -50,7 +50,8 @@ function median(values: readonly number[]): number {
 /**
  * Classifies a loss curve: `diverging` when a loss is not finite or the end is well above the start, `oscillating`
  * when the second half jumps up and down by a large share of its level, `falling` when the end is clearly below
- * the start, else `flat`. Needs at least 8 losses (fewer are `flat`, with the figures computed as far as they go).
+ * the start, else `flat`. Oscillating and falling need at least 8 losses (fewer are `diverging` or `flat`, with the
+ * figures computed as far as they go).
  */
 export function lossTrend(
   losses: readonly number[],

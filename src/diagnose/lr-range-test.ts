@@ -115,7 +115,9 @@ function resolveOptions(options: unknown): Settings {
     fail(FN, 'loss must be a tf.layers loss name or a function', o.loss);
   }
   const signal = o.signal;
-  if (signal !== undefined && !(typeof signal === 'object' && signal !== null && 'aborted' in signal)) {
+  const isSignal = (v: unknown): boolean =>
+    typeof v === 'object' && v !== null && typeof (v as AbortSignal).throwIfAborted === 'function';
+  if (signal !== undefined && !isSignal(signal)) {
     fail(FN, 'signal must be an AbortSignal', signal);
   }
   return {
@@ -306,10 +308,11 @@ async function sweep(
     const y = data.y.length === 1 ? data.y[0] : data.y;
     fail(FN, "data.y must fit the model's outputs and the loss", y, `targets tfjs rejects: ${err}`);
   }
-  // Left out of the slopes: the first tenth (the smoothing's warm-up) and the last point (where it diverged).
+  // Left out of the slopes, as Lightning's skip_begin and skip_end: the first tenth (the smoothing's warm-up) and the
+  // last point (where the loss diverged, when it did). The minimum leaves out a diverged point only.
   const usable = divergedAt === null ? smoothedLosses.length : smoothedLosses.length - 1;
-  const from = Math.floor(usable / 10);
-  const steepest = steepestIndex(smoothedLosses, from, Math.max(from, usable - 1));
+  const from = Math.floor(smoothedLosses.length / 10);
+  const steepest = steepestIndex(smoothedLosses, from, Math.max(from, smoothedLosses.length - 1));
   let minimumIndex = 0;
   for (let i = 1; i < usable; i++) {
     if ((smoothedLosses[i] as number) < (smoothedLosses[minimumIndex] as number)) minimumIndex = i;

@@ -24,7 +24,7 @@ export function splitExamples(all: Examples, heldOut: number): { train: Examples
 
 const one = (list: tf.Tensor[]): tf.Tensor | tf.Tensor[] => (list.length === 1 ? (list[0] as tf.Tensor) : list);
 
-/** The model's (compiled) loss on the examples, read asynchronously; NaN when it is not finite. */
+/** The model's (compiled) loss on the examples, read asynchronously (NaN or Infinity as it comes). */
 export async function heldOutLoss(model: tfl.LayersModel, examples: Examples, batchSize: number): Promise<number> {
   const out = model.evaluate(one([...examples.x]), one([...examples.y]), { batchSize });
   const total = Array.isArray(out) ? (out[0] as tf.Scalar) : out;

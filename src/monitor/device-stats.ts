@@ -17,8 +17,9 @@ import type { LayerStepStats } from './types.js';
  * their norm parts and those of the update the optimizer applied at the step before.
  *
  * Layout, in the batch order of the variables' figures (see {@link PackLayout.order}), V variables: `[sum of squares
- * x V]`, or `[max x V, unit x V, squares x V]` when shared; then on a recorded step `[max |g| x V, non-finite count x
- * V]`, and `[max, unit, squares] x V` for the weights and again for the update when measured.
+ * x V]`, or `[max x V, unit x V, squares x V]` (the norm parts, max |g| among them) when shared or recorded; then on
+ * a recorded step `[non-finite count x V]`, and `[max, unit, squares] x V` for the weights and again for the update
+ * when measured.
  */
 export interface PackLayout {
   /** Position `i` of each `[V]` block is the variable at `order[i]` of the step's gradient names. */

@@ -73,8 +73,8 @@ type Handler = (event: MonitorEvent) => void;
 
 const FN = 'GradientHealthMonitor';
 /**
- * The longest interval between reads: the figures of the steps in between wait on the device, one small tensor per
- * step, and nothing is reported until they are read.
+ * The longest interval between reads: the figures of the steps in between wait on the device (appended to one
+ * buffer), and nothing is reported until they are read.
  */
 const MAX_EVERY = 1000;
 const EVENT_NAMES: readonly MonitorEventName[] = ['vanishing', 'exploding', 'nonFinite', 'spike'];
@@ -89,10 +89,10 @@ interface Pending {
 
 /**
  * Watches gradients while a model trains and tells, as it happens, which layers' gradients vanish or explode,
- * when a NaN or Infinity appears and where, and when the global norm spikes. Each step's figures (global norm;
- * per layer the gradient norm, max |g| and count of non-finite entries; on sampled steps the weight norm and the
- * update ratio) are computed on the device into one small tensor, and read back asynchronously once every
- * `every` steps: no blocking read, at any interval.
+ * when a NaN or Infinity appears and where, and when the global norm spikes. Each step's figures (the global norm
+ * and each layer's norm, from one sum of squares per variable; on recorded steps also each layer's max |g| and count
+ * of non-finite entries, and at intervals the weight norm and the update ratio) are computed on the device, packed
+ * into one buffer, and read back asynchronously once every `every` steps: no blocking read, at any interval.
  *
  * Three ways in: {@link GradientHealthMonitor.tap}, a gradient transform for {@link withTransforms} (first in the
  * chain to see raw gradients, or after clipping to see what the optimizer gets); {@link GradientHealthMonitor.observe}

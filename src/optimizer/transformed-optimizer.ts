@@ -50,7 +50,10 @@ interface Released {
   readonly optimizer: tf.Optimizer;
   readonly transforms: readonly GradientTransform[];
   readonly state: Readonly<Record<string, tf.Variable>>;
-  readonly skippedSteps: number;
+  /** The skip count, shared: reads of skip flags still in flight go on counting into it. */
+  readonly skips: { value: number };
+  /** Those reads, for the new wrapper's {@link TransformedOptimizer.flush} to wait for. */
+  readonly counting: Set<Promise<void>>;
   readonly variables: readonly string[];
 }
 
@@ -106,13 +109,17 @@ export class TransformedOptimizer extends tf.Optimizer {
    * Steps skipped by a transform since this object was created (the saved total is in the transform state). A skip
    * decided on the device is counted when its flag is read back: see {@link TransformedOptimizer.flush}.
    */
-  skippedSteps = 0;
+  get skippedSteps(): number {
+    return this.skips.value;
+  }
 
+  /** The skip count, in an object a wrapper around this one takes over with the reads still in flight. */
+  private readonly skips: { value: number };
   private readonly pipeline: GradientPipeline;
   /** Puts steps back on the device when a transform skips them there (made at the first such step). */
   private guard: StepGuard | undefined;
   /** The reads of skip flags still in flight. */
-  private readonly counting = new Set<Promise<void>>();
+  private readonly counting: Set<Promise<void>>;
   /** Whose variables the transform state describes (checked only when there is state to mix). */
   private readonly owner = new VariableOwner(
     'TransformedOptimizer with stateful transforms',
@@ -145,9 +152,10 @@ export class TransformedOptimizer extends tf.Optimizer {
       for (const [key, value] of Object.entries(taken.state)) shifted[shiftKey(key, outer.length)] = value;
       this.pipeline.setState(shifted);
       tf.dispose(Object.values(taken.state));
-      this.skippedSteps = taken.skippedSteps;
       this.owner.adopt(taken.variables);
     }
+    this.skips = taken?.skips ?? { value: 0 };
+    this.counting = taken?.counting ?? new Set();
   }
 
   /** @internal Hands the inner optimizer and the state to a new wrapper; this one is spent afterwards. */
@@ -160,7 +168,8 @@ export class TransformedOptimizer extends tf.Optimizer {
       optimizer: this.optimizer,
       transforms: this.transforms,
       state: this.pipeline.state,
-      skippedSteps: this.skippedSteps,
+      skips: this.skips,
+      counting: this.counting,
       variables: this.owner.names,
     };
   }
@@ -214,7 +223,7 @@ export class TransformedOptimizer extends tf.Optimizer {
     try {
       if (step.skip) {
         step.skipWhen?.dispose(); // skipped on the host anyway
-        this.skippedSteps++;
+        this.skips.value++;
       } else if (step.skipWhen) this.applyUnlessSkipped(view.rebuild(step.grads), names, step.skipWhen);
       else this.optimizer.applyGradients(view.rebuild(step.grads));
     } finally {
@@ -232,7 +241,7 @@ export class TransformedOptimizer extends tf.Optimizer {
       // The one blocking read left, documented on skipNonFinite: a custom optimizer's state cannot be put back.
       const skip = skipWhen.dataSync()[0] !== 0;
       skipWhen.dispose();
-      if (skip) this.skippedSteps++;
+      if (skip) this.skips.value++;
       else this.optimizer.applyGradients(grads);
       return;
     }
@@ -253,7 +262,7 @@ export class TransformedOptimizer extends tf.Optimizer {
         if (value[0] !== 0 && !this.disposed) {
           const inner = this.optimizer as unknown as { iterations_?: number };
           inner.iterations_ = Math.max(0, (inner.iterations_ ?? 1) - 1);
-          this.skippedSteps++;
+          this.skips.value++;
         }
       })
       .finally(() => this.counting.delete(counted));
@@ -316,6 +325,8 @@ export class TransformedOptimizer extends tf.Optimizer {
     const { transform } = this.pipeline;
     const variables = this.pipeline.state as Record<string, tf.Variable>;
     checkStates(fn, transform, variables, state); // before the inner optimizer's weights change
+    // A skip flag still being read would take a step out of the loaded `iterations`: count it first.
+    await this.flush();
     try {
       await this.optimizer.setWeights(weightValues.filter((w) => !w.name.startsWith(STATE_PREFIX)));
     } catch (e) {

@@ -24,7 +24,8 @@ const MAX_STEPS = 2 ** 31 - 1;
  * not a multiple of `steps` carries its partial sum into the next one.
  *
  * Put it first in a chain: transforms after it (clipping) then see the averaged gradient once per update; a
- * {@link skipNonFinite} before it drops a bad micro-batch without counting it. Skipped calls count in
+ * {@link skipNonFinite} before it drops a bad micro-batch without counting it (a skip decided on the device is read
+ * there, once per call: this transform decides on the host). Skipped calls count in
  * `TransformedOptimizer.skippedSteps`.
  *
  * State: `count` (calls accumulated since the last update) and one running sum per gradient, `sum/<i>`, created at

@@ -9,7 +9,8 @@ import type { GradientTransform, TransformState } from './types.js';
  * skip, monitor before or after clipping. Each transform's state is kept under the prefix `i/` (its position).
  * If a transform asks to skip the step, the chain stops there: the transforms after it keep their state. A skip
  * decided on the device ({@link skipNonFinite}) cannot stop the chain without a read: the transforms after it run,
- * and their state is put back as it was where the flag is true.
+ * and their state is put back as it was where the flag is true; before {@link accumulateGradients}, which decides
+ * on the host, the flag is read (one read per step).
  *
  * @example
  * ```ts
@@ -41,22 +42,41 @@ export function chain(...transforms: GradientTransform[]): GradientTransform {
       const next: Record<string, Tensor> = { ...state };
       let current: NamedTensorMap = grads;
       let skipWhen: Scalar | undefined;
-      const shapes = new Map<string, Tensor>();
+      // Full-shape masks of the current flag, made once per shape (a new flag needs new masks).
+      let shapes = new Map<string, Tensor>();
       for (let i = 0; i < parts.length; i++) {
+        const part = parts[i] as GradientTransform;
+        if (skipWhen && HOST_DECIDED.has(part.kind)) {
+          // This transform decides on the host from a counter it mirrors there, which a device flag would leave
+          // unknown: the flag is read here (the one read of such a chain), and the step stops or goes on.
+          if (skipWhen.dataSync()[0] !== 0) return { grads: current, state: next, skip: true };
+          skipWhen = undefined;
+          shapes = new Map();
+        }
         const before = subState(state, i);
-        const result = (parts[i] as GradientTransform).update(current, before, context);
+        const result = part.update(current, before, context);
         // After a skip decided on the device, a later transform's state must come out as if the step never came.
         const after = skipWhen ? keptOnSkip(skipWhen, before, result.state, shapes) : result.state;
         Object.assign(next, prefixState(i, after));
         current = result.grads;
         const skipState = skipWhen ? { skipWhen } : {};
         if (result.skip) return { grads: current, state: next, skip: true, ...skipState };
-        if (result.skipWhen) skipWhen = skipWhen ? (logicalOr(skipWhen, result.skipWhen) as Scalar) : result.skipWhen;
+        if (result.skipWhen) {
+          skipWhen = skipWhen ? (logicalOr(skipWhen, result.skipWhen) as Scalar) : result.skipWhen;
+          shapes = new Map();
+        }
       }
       return { grads: current, state: next, ...(skipWhen ? { skipWhen } : {}) };
     },
   };
 }
+
+/**
+ * Transforms that decide to skip on the host, from a counter whose value they mirror there (no read):
+ * `accumulateGradients`. After a skip decided on the device their counter would be selected on the device and its
+ * host mirror lost, so a chain reads the device flag before them.
+ */
+const HOST_DECIDED = new Set(['accumulateGradients']);
 
 /**
  * A transform's new state where the step is skipped (a device flag): its old state, and zeros for state it made just

@@ -52,6 +52,7 @@ const SPLIT_COPIES_INPUT = new Set(['wasm']);
 
 /** One vector from per-batch pieces, in batch order. */
 function concatVectors(pieces: readonly tf.Tensor1D[]): tf.Tensor1D {
+  if (pieces.length === 0) return tf.zeros([0]); // no tensor: tf.concat refuses an empty list
   return pieces.length === 1 ? (pieces[0] as tf.Tensor1D) : tf.concat(pieces as tf.Tensor1D[]);
 }
 
@@ -198,8 +199,9 @@ export class StepStats {
 
   /**
    * The L2 norm of all the tensors together, as if concatenated, as a {@link ScaledNorm}: the scale is the largest
-   * finite, non-zero `max|g|`, the reduced value the norm of everything divided by it. An Infinity anywhere gives
-   * Infinity, a NaN gives NaN, all zeros (or nothing) 0.
+   * `unit` among the tensors whose `max|g|` is finite and non-zero (their max, raised to float32's smallest normal
+   * number), the reduced value the norm of everything divided by it. An Infinity anywhere gives Infinity, a NaN
+   * gives NaN, all zeros (or nothing) 0.
    */
   globalNorm(tensors: readonly tf.Tensor[]): ScaledNorm {
     if (tensors.length === 0) return { scale: tf.scalar(1), reduced: tf.scalar(0) };
@@ -257,6 +259,7 @@ export class StepStats {
 
   /** Every tensor scaled by its own clip factor (`[V]` vectors in layout order), in the input's order. */
   scaledEach(tensors: readonly tf.Tensor[], factors: ClipFactors): tf.Tensor[] {
+    if (tensors.length === 0) return [];
     const layout = this.layout(tensors);
     const out: tf.Tensor[] = new Array(tensors.length);
     const { batches } = layout.plan;

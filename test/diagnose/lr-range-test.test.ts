@@ -213,6 +213,7 @@ describe('lrRangeTest', () => {
       [m, { x, y }, { optimizer: () => 5 }, 'options.optimizer must return a tf.Optimizer'],
       [m, { x, y }, { loss: 5 }, 'loss must be a tf.layers loss name or a function'],
       [m, { x, y }, { signal: {} }, 'signal must be an AbortSignal'],
+      [m, { x, y }, { signal: { aborted: false } }, 'signal must be an AbortSignal'],
       [m, { x, y }, { stepz: 5 }, 'stepz'],
       [m, { x: tf.zeros([64, 3]), y }, undefined, "data.x must have the model input's shape [null,2]"],
       [m, { x, y: tf.zeros([64, 5]) }, undefined, "data.y must fit the model's outputs and the loss"],

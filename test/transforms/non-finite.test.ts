@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  accumulateGradients,
   clipByGlobalNorm,
   clipByValue,
   GradStabError,
@@ -98,6 +99,50 @@ describe('skipNonFinite', () => {
     for (const batch of good) step(batch);
     expect(values(w)).toEqual(clean.w);
     expect(opt.skippedSteps).toBe(1);
+    w.dispose();
+  });
+
+  it('before accumulateGradients, decided on the device: one read per step, and the bad micro-batch not counted', async () => {
+    const runs: number[][] = [];
+    for (const decideOn of ['device', 'host'] as const) {
+      const w = tf.variable(tf.tensor1d([0.5, -0.3]), true, `acc-${decideOn}/w`);
+      const opt = withTransforms(tf.train.adam(0.1), skipNonFinite({ decideOn }), accumulateGradients({ steps: 2 }));
+      const step = (batch: number[]) =>
+        opt.minimize(() => tf.sum(tf.mul(w, tf.tensor1d(batch))) as tf.Scalar, false, [w]);
+      const batches = [GOOD_BATCHES[0], NAN_BATCH, GOOD_BATCHES[1], INF_BATCH, GOOD_BATCHES[2], GOOD_BATCHES[0]];
+      for (const batch of batches) {
+        expect(await countBlockingReads(() => step(batch as number[])), `${decideOn}`).toBe(1);
+      }
+      await opt.flush();
+      expect(opt.iterations).toBe(2); // 4 good micro-batches, 2 per update; the 2 bad ones not counted
+      expect(await opt.readState()).toMatchObject({ '1/count': 0, '0/totalSkipped': 2 });
+      runs.push(values(w));
+      opt.dispose();
+      w.dispose();
+    }
+    expect(runs[0]).toEqual(runs[1]);
+  });
+
+  it('counts a skip still being read into a wrapper made around it, and before setWeights loads iterations', async () => {
+    const w = tf.variable(tf.tensor1d([0.5, -0.3]), true, 'pending/w');
+    const nanStep = (opt: tf.Optimizer) => opt.minimize(() => tf.sum(tf.mul(w, Number.NaN)) as tf.Scalar, false, [w]);
+    const goodStep = (opt: tf.Optimizer) => opt.minimize(() => tf.sum(tf.mul(w, 2)) as tf.Scalar, false, [w]);
+    const first = withTransforms(tf.train.adam(0.1), skipNonFinite({ decideOn: 'device' }));
+    goodStep(first);
+    nanStep(first); // its flag is read asynchronously
+    const outer = withTransforms(first, clipByGlobalNorm(10)); // taken over before the read resolves
+    await outer.flush();
+    expect(outer.skippedSteps).toBe(1);
+    expect(outer.iterations).toBe(1);
+    const saved = await outer.getWeights();
+    const savedValues = await Promise.all(saved.map(async (t) => ({ name: t.name, tensor: tf.clone(t.tensor) })));
+    goodStep(outer);
+    nanStep(outer); // pending while the checkpoint loads
+    await outer.setWeights(savedValues);
+    await outer.flush();
+    expect(outer.iterations).toBe(1); // the checkpoint's, not one less
+    tf.dispose(savedValues.map((t) => t.tensor));
+    outer.dispose();
     w.dispose();
   });
 

@@ -126,6 +126,23 @@ describe.each(['cpu', 'wasm'] as const)('StepStats on %s', (backend) => {
     tf.dispose(Object.values(grads));
   });
 
+  it('takes an empty gradient map in every transform that measures', async () => {
+    await useBackend(backend);
+    for (const make of [
+      () => clipByGlobalNorm(1),
+      () => clipByNorm(1),
+      () => zClip(),
+      () => autoClip(),
+      () => skipNonFinite(),
+    ]) {
+      const pipeline = gradientPipeline(make());
+      const out = pipeline.apply({});
+      expect(out.grads, make().kind).toEqual({});
+      expect(out.skip).toBe(false);
+      pipeline.dispose();
+    }
+  });
+
   it('keeps NaN and Infinity in their own tensor: counts and norms per tensor', async () => {
     await useBackend(backend);
     tf.tidy(() => {
