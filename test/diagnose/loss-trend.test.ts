@@ -16,8 +16,8 @@ describe('lossTrend', () => {
   });
 
   it('calls a loss that stays within 10% flat, even with small noise', () => {
-    expect(lossTrend(range(40, () => 0.693)).kind).toBe('flat');
-    expect(lossTrend(range(40, (i) => 0.693 + 0.01 * Math.sin(i))).kind).toBe('flat');
+    expect(lossTrend(range(40, () => Math.LN2)).kind).toBe('flat');
+    expect(lossTrend(range(40, (i) => Math.LN2 + 0.01 * Math.sin(i))).kind).toBe('flat');
     expect(lossTrend(range(40, (i) => 0.7 - 0.001 * i)).kind).toBe('flat'); // 0.7 -> 0.66: 5% down
   });
 
