@@ -12,8 +12,9 @@ import {
   withTransforms,
   zClip,
 } from '../src/index.js';
-import { bare, classification, LEARNING_RATE, mlp6x256, ours, type Problem, syncOn } from './clipping.bench.js';
+import { ours } from './clipping.bench.js';
 import { type BenchConfig, type BenchResult, runBench, type Variant, type VariantResult } from './harness.js';
+import { bare, classification, LEARNING_RATE, mlp6x256, type Problem, syncOn } from './problems.js';
 import type { BenchSuite, SuiteContext } from './suite.js';
 
 /** Micro-batches per update of the accumulating variant. */

@@ -9,6 +9,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { type GradientTransform, withTransforms } from '../src/index.js';
 import { BACKENDS, type BackendName, useBackend } from './backends.js';
+import { ours } from './clipping.bench.js';
+import { formatTable, runBench, type Variant } from './harness.js';
 import {
   bare,
   classification,
@@ -16,12 +18,10 @@ import {
   LEARNING_RATE,
   MAX_NORM,
   mlp6x256,
-  ours,
   type Problem,
   regression,
   syncOn,
-} from './clipping.bench.js';
-import { formatTable, runBench, type Variant } from './harness.js';
+} from './problems.js';
 
 const argv = process.argv.slice(2);
 const backend = (argv.find((a) => !a.startsWith('--') && !/^\d+$/.test(a)) ?? 'cpu') as BackendName;

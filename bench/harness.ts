@@ -42,6 +42,11 @@ export interface BenchConfig {
   readonly candidates: readonly Variant[];
   /** Target ratio (candidate / baseline) by candidate name; candidates without one are shown for context. */
   readonly targets?: Readonly<Record<string, number>>;
+  /**
+   * Targets on what a candidate adds to another one, by candidate name: per round, (candidate ms - `over` ms) /
+   * baseline ms, i.e. the extra cost in units of a baseline step (e.g. "monitor + clip <= clip + 0.01").
+   */
+  readonly excessTargets?: Readonly<Record<string, { readonly over: string; readonly target: number }>>;
   /** Steps of each variant before anything is measured. Defaults to 5. */
   readonly warmup?: number;
   readonly rounds: number;
@@ -77,6 +82,13 @@ export interface VariantResult {
    * (always `unclear` with fewer than {@link MIN_ROUNDS_FOR_VERDICT} rounds).
    */
   readonly verdict?: Verdict;
+  /** What the candidate adds to another one, in baseline steps (from {@link BenchConfig.excessTargets}). */
+  readonly excess?: {
+    readonly over: string;
+    readonly stats: RatioStats;
+    readonly target: number;
+    readonly verdict: Verdict;
+  };
   /** Blocking reads (`readSync` not nested in an async `read`) per step. */
   readonly syncReadsPerStep: number;
   /** Async reads (`read`, i.e. `data()`) per step. */
@@ -218,7 +230,25 @@ export async function runBench(config: BenchConfig): Promise<BenchResult> {
     if (i === 0) return common;
     const ratio = ratioStats(ms.map((m, r) => m / (base[r] as number)));
     const target = config.targets?.[v.name];
-    return target === undefined ? { ...common, ratio } : { ...common, ratio, target, verdict: verdict(ratio, target) };
+    const excessTarget = config.excessTargets?.[v.name];
+    const overMs = excessTarget && blockMs.get(excessTarget.over);
+    if (excessTarget && !overMs) throw new Error(`runBench(${config.id}): no variant named ${excessTarget.over}`);
+    const excessStats = overMs && ratioStats(ms.map((m, r) => (m - (overMs[r] as number)) / (base[r] as number)));
+    return {
+      ...common,
+      ratio,
+      ...(target === undefined ? {} : { target, verdict: verdict(ratio, target) }),
+      ...(excessTarget && excessStats
+        ? {
+            excess: {
+              over: excessTarget.over,
+              stats: excessStats,
+              target: excessTarget.target,
+              verdict: verdict(excessStats, excessTarget.target),
+            },
+          }
+        : {}),
+    };
   });
 
   return {

@@ -15,16 +15,31 @@ export interface ReadCounter {
 
 type ReadFns = { read: (...args: unknown[]) => Promise<unknown>; readSync: (...args: unknown[]) => unknown };
 
+type KernelRunner = { runKernelFunc: (...args: unknown[]) => unknown };
+
 /**
  * Wraps the active backend's `read` and `readSync`. A `readSync` counts as blocking only when it is not nested
- * inside a `read` (the cpu and wasm backends implement `read` by calling `readSync`) or inside another `readSync`.
+ * inside a `read` (the cpu and wasm backends implement `read` by calling `readSync`), inside another `readSync`, or
+ * inside a kernel: the wasm backend's Slice kernel (behind `split` and `slice`) and tfjs's RNN kernels read their
+ * input with `readSync`, a view of the wasm heap on a backend that runs every kernel synchronously anyway, not a
+ * wait for a device that the caller could avoid.
  */
 export function installReadCounter(options: { captureStacks?: boolean } = {}): ReadCounter {
   const backend = tf.backend() as unknown as ReadFns;
+  const engine = tf.engine() as unknown as KernelRunner;
   const hadOwn = { read: Object.hasOwn(backend, 'read'), readSync: Object.hasOwn(backend, 'readSync') };
-  const original = { read: backend.read, readSync: backend.readSync };
+  const hadOwnRunner = Object.hasOwn(engine, 'runKernelFunc');
+  const original = { read: backend.read, readSync: backend.readSync, runKernelFunc: engine.runKernelFunc };
   let depth = 0;
   const counts = { syncReads: 0, asyncReads: 0, stacks: [] as string[] };
+  engine.runKernelFunc = function (this: unknown, ...args: unknown[]) {
+    depth++;
+    try {
+      return original.runKernelFunc.apply(this, args);
+    } finally {
+      depth--;
+    }
+  };
   backend.read = function (this: unknown, ...args: unknown[]) {
     counts.asyncReads++;
     depth++;
@@ -62,6 +77,8 @@ export function installReadCounter(options: { captureStacks?: boolean } = {}): R
       else delete b.read;
       if (hadOwn.readSync) backend.readSync = original.readSync;
       else delete b.readSync;
+      if (hadOwnRunner) engine.runKernelFunc = original.runKernelFunc;
+      else delete (engine as unknown as Record<string, unknown>).runKernelFunc;
     },
   };
 }

@@ -23,14 +23,28 @@ function targetCell(v: VariantResult): string {
   return v.target === undefined ? '' : `<= ${v.target}: ${v.verdict}`;
 }
 
+const signed = (x: number): string => (x >= 0 ? `+${fmt(x, 3)}` : fmt(x, 3));
+
+/** What a candidate adds to another one, in baseline steps, with its target. */
+function excessCell(v: VariantResult): string {
+  const e = v.excess;
+  if (!e) return '';
+  return (
+    `${signed(e.stats.median)} [${signed(e.stats.ci95[0])}, ${signed(e.stats.ci95[1])}] over ${e.over}; ` +
+    `<= +${e.target}: ${e.verdict}`
+  );
+}
+
 function rows(result: BenchResult): string[][] {
   const extraKeys = [...new Set(result.variants.flatMap((v) => Object.keys(v.extra)))];
+  const excess = result.variants.some((v) => v.excess);
   const header = [
     'variant',
     'ms/step (median, IQR)',
     'ratio vs baseline [95% CI]',
     'ratio IQR',
     'target',
+    ...(excess ? ['extra cost in baseline steps [95% CI]'] : []),
     'blocking reads/step',
     'async reads/step',
     'leak',
@@ -43,6 +57,7 @@ function rows(result: BenchResult): string[][] {
     ratioCell(v.ratio),
     iqrCell(v.ratio),
     targetCell(v),
+    ...(excess ? [excessCell(v)] : []),
     fmtCount(v.syncReadsPerStep),
     fmtCount(v.asyncReadsPerStep),
     leakCell(v),

@@ -2,7 +2,7 @@
  * Runs the benchmarks in `bench/*.bench.ts`.
  *
  *   npm run bench                                   # every suite, cpu and wasm
- *   npm run bench -- clipping --backend wasm        # suites whose file name contains "clipping", wasm only
+ *   npm run bench -- clipping --backend wasm        # suites whose file name starts with "clipping", wasm only
  *   npm run bench -- --quick                        # a smoke run (fewer rounds and steps)
  *   npm run bench -- --rounds 20 --steps 10         # override the suites' sizes
  *   npm run bench -- --write docs/benchmarks.md     # also rewrite each suite's block in that markdown file
@@ -90,7 +90,7 @@ async function loadSuites(filters: readonly string[]): Promise<{ file: string; s
   const dir = path.dirname(fileURLToPath(import.meta.url));
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.bench.ts'))
-    .filter((f) => filters.length === 0 || filters.some((q) => f.includes(q)))
+    .filter((f) => filters.length === 0 || filters.some((q) => f.startsWith(q)))
     .sort();
   const out: { file: string; suite: BenchSuite }[] = [];
   for (const file of files) {
@@ -124,11 +124,22 @@ function verdictLines(results: readonly BenchResult[]): string[] {
   const lines: string[] = [];
   for (const r of results) {
     for (const v of r.variants) {
-      if (v.target === undefined || !v.ratio) continue;
-      lines.push(
-        `- ${r.id} on ${r.backend}: ${v.name} / baseline = ${v.ratio.median.toFixed(3)} ` +
-          `[${v.ratio.ci95[0].toFixed(3)}, ${v.ratio.ci95[1].toFixed(3)}], target <= ${v.target}: **${v.verdict}**`,
-      );
+      const kernels = v.profile ? `, ${Number(v.profile.kernels.toFixed(2))} kernels/step` : '';
+      if (v.target !== undefined && v.ratio) {
+        lines.push(
+          `- ${r.id} on ${r.backend}: ${v.name} / baseline = ${v.ratio.median.toFixed(3)} ` +
+            `[${v.ratio.ci95[0].toFixed(3)}, ${v.ratio.ci95[1].toFixed(3)}], target <= ${v.target}: ` +
+            `**${v.verdict}**${kernels}`,
+        );
+      }
+      const e = v.excess;
+      if (e) {
+        lines.push(
+          `- ${r.id} on ${r.backend}: ${v.name} - ${e.over} = ${e.stats.median.toFixed(3)} ` +
+            `[${e.stats.ci95[0].toFixed(3)}, ${e.stats.ci95[1].toFixed(3)}] baseline steps, target <= ${e.target}: ` +
+            `**${e.verdict}**${kernels}`,
+        );
+      }
     }
   }
   return lines;
