@@ -10,7 +10,9 @@ const FN = 'lrRangeTest';
 
 /** Training data: inputs and targets, a tensor each or one per model input and output, examples along axis 0. */
 export interface TrainingData {
+  /** The inputs: a tensor, or one per model input, examples along axis 0. */
   readonly x: tf.Tensor | readonly tf.Tensor[];
+  /** The targets: a tensor, or one per model output, as many examples as `x`. */
   readonly y: tf.Tensor | readonly tf.Tensor[];
 }
 
