@@ -78,6 +78,9 @@ import {
   LeakyReLULayer,
   type LeakyReLULayerArgs,
   type LeakyReluOptions,
+  type LossIdentifier,
+  type LrRangeTestOptions,
+  type LrRangeTestResult,
   type LsuvLayerReport,
   type LsuvOptions,
   type LsuvReport,
@@ -87,6 +90,7 @@ import {
   layers,
   lecunNormal,
   lecunUniform,
+  lrRangeTest,
   lsuv,
   lsuvVariables,
   type MonitorCallbackOptions,
@@ -113,6 +117,7 @@ import {
   type SkipNonFiniteOptions,
   type StepRecord,
   skipNonFinite,
+  type TrainingData,
   type TransformConfig,
   type TransformedOptimizer,
   type TransformFactory,
@@ -347,6 +352,11 @@ const probeVerdicts: readonly ActivationVerdict[] = probe.verdicts;
 const verdictKind: ActivationVerdictKind | undefined = probeVerdicts[0]?.kind;
 const family: ActivationFamily | undefined = probeLayers[0]?.family;
 const skipped: readonly ProbeSkippedLayer[] = probe.skipped;
+const rangeData: TrainingData = { x: tf.randomNormal([64, 4]), y: tf.randomNormal([64, 1]) };
+const rangeLoss: LossIdentifier = 'meanSquaredError';
+const rangeOptions: LrRangeTestOptions = { loss: rangeLoss, optimizer: (lr) => tf.train.sgd(lr), steps: 20 };
+const range: LrRangeTestResult = await lrRangeTest(model, rangeData, rangeOptions);
+const steepest: number | null = range.steepest;
 
 try {
   clipByGlobalNorm(-1);
@@ -379,6 +389,7 @@ export {
   reluName,
   skipped,
   spec,
+  steepest,
   svg,
   thresholds,
   verdictKind,
