@@ -40,6 +40,8 @@ export interface Measurements {
   readonly report: HealthReport;
   /** The global gradient norm of each step. */
   readonly globalNorms: readonly number[];
+  /** The model's output layers: a saturated output is a confident prediction, not a finding. */
+  readonly outputLayers: readonly string[];
   /** The activations before training, and after the trial (null when the trial ended non-finite). */
   readonly probeAtStart: ActivationProbe;
   readonly probeAfter: ActivationProbe | null;
@@ -137,7 +139,9 @@ export function findingsOf(m: Measurements, t: FindingThresholds = DEFAULT_FINDI
   const probe = m.probeAfter ?? m.probeAtStart;
   const when = m.probeAfter ? 'after the trial' : 'at the start';
   for (const kind of ['deadUnits', 'saturated'] as const) {
-    const verdicts = probe.verdicts.filter((v) => v.kind === kind);
+    const verdicts = probe.verdicts.filter(
+      (v) => v.kind === kind && !(kind === 'saturated' && m.outputLayers.includes(v.layer)),
+    );
     if (verdicts.length === 0) continue;
     const key = kind === 'deadUnits' ? 'deadFraction' : 'saturatedFraction';
     const fractions = verdicts.map((v) => `${v.layer} ${fmt(v.figures[key] ?? Number.NaN)}`).join(', ');
@@ -196,7 +200,7 @@ export function findingsOf(m: Measurements, t: FindingThresholds = DEFAULT_FINDI
       layers: [],
       severity: 'medium',
       description:
-        `The loss oscillates: in the second half of the trial it moved by ${fmt(m.trend.jitter)} of its level per ` +
+        `The loss oscillates: in the second half of the trial it moved by ${fmt(m.trend.jitter)} of its starting level per ` +
         `step and changed direction on ${fmt(m.trend.reversals * 100)}% of the steps.`,
       evidence: { jitter: m.trend.jitter, reversals: m.trend.reversals, ...lrEvidence, ...normEvidence },
     });

@@ -10,10 +10,13 @@ export type LossTrendKind = 'falling' | 'flat' | 'oscillating' | 'diverging';
 export interface LossTrendThresholds {
   /** Falling: the last quarter's median at most `1 - fall` times the first quarter's. Defaults to 0.1. */
   readonly fall: number;
-  /** Diverging: the last quarter's median at least `rise` times the first quarter's (or a non-finite loss). Defaults to 1.5. */
+  /**
+   * Diverging: the last quarter's median at least `rise` times the first quarter's or the first loss, whichever is
+   * lower (or a non-finite loss). Defaults to 1.5.
+   */
   readonly rise: number;
   /**
-   * Oscillating: in the second half, the median absolute step-to-step change is above `jitter` times the median
+   * Oscillating: in the second half, the median absolute step-to-step change is above `jitter` times the start
    * loss while more than half the steps change direction. Defaults to 0.25.
    */
   readonly jitter: number;
@@ -28,9 +31,12 @@ export interface LossTrend {
   readonly start: number;
   /** Median of the last quarter. */
   readonly end: number;
-  /** `end / start` (Infinity when a loss is not finite). */
+  /** `end` over the lower of `start` and the first loss (Infinity when a loss is not finite). */
   readonly ratio: number;
-  /** Median |loss[i+1] - loss[i]| over the second half, divided by its median loss. */
+  /**
+   * Median |loss[i+1] - loss[i]| over the second half, divided by the start (so that a loss near 0 that varies from
+   * batch to batch, as a learned one does, is not called oscillating).
+   */
   readonly jitter: number;
   /** Share of the second half's steps where the loss changes direction. */
   readonly reversals: number;
@@ -65,16 +71,18 @@ export function lossTrend(
   const end = median(finite.slice(finite.length - quarter));
   const half = finite.slice(Math.floor(finite.length / 2));
   const steps = half.slice(1).map((l, i) => l - (half[i] as number));
-  const level = median(half);
-  const jitter = level > 0 ? median(steps.map(Math.abs)) / level : 0;
+  const jitter = start > 0 ? median(steps.map(Math.abs)) / start : 0;
   let turns = 0;
   for (let i = 1; i < steps.length; i++) if ((steps[i] as number) * (steps[i - 1] as number) < 0) turns++;
   const reversals = steps.length > 1 ? turns / (steps.length - 1) : 0;
+  // Against the first loss too (the weights as they came, before any update): a rate so high that the first update
+  // already blew the loss up leaves the first quarter as high as the end.
+  const first = finite.length > 0 ? Math.min(start, finite[0] as number) : start;
   const ratio =
     firstNonFinite !== null
       ? Number.POSITIVE_INFINITY
-      : start > 0
-        ? end / start
+      : first > 0
+        ? end / first
         : end > 0
           ? Number.POSITIVE_INFINITY
           : 1;

@@ -46,3 +46,12 @@ export function setLearningRate(fn: string, optimizer: tf.Optimizer, learningRat
   else if (typeof o.learningRate === 'number') o.learningRate = learningRate;
   else fail(fn, 'the optimizer must have a numeric learningRate', target.getClassName());
 }
+
+/** The learning rate a tfjs optimizer steps with (the inner one's, for a `TransformedOptimizer`), or NaN. */
+export function learningRateOf(optimizer: tf.Optimizer): number {
+  const target = isInstance(TransformedOptimizer, optimizer)
+    ? (optimizer as TransformedOptimizer).optimizer
+    : optimizer;
+  const rate = (target as unknown as { learningRate?: unknown }).learningRate;
+  return typeof rate === 'number' ? rate : Number.NaN;
+}

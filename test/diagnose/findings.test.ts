@@ -34,6 +34,7 @@ function measured(over: Partial<Measurements> = {}): Measurements {
   const losses = over.losses ?? range(40, (i) => Math.exp(-i / 20));
   return {
     learningRate: 0.01,
+    outputLayers: ['out'],
     losses,
     trend: lossTrend(losses),
     report: healthyReport,
