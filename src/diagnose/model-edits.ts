@@ -45,6 +45,25 @@ export function activationOf(layer: LayerConfig): string | null {
 const SATURATING = new Set(['sigmoid', 'tanh', 'hardSigmoid']);
 const RELU = new Set(['relu', 'Relu', 'relu6']);
 
+/** An edit that reports the layers it changed (it starts the list anew each time it runs). */
+type TrackedEdit = { edit: ModelEdit; changed: () => string[] };
+
+function tracked(apply: (config: ModelConfig, isSequential: boolean, changed: string[]) => void): TrackedEdit {
+  const changed: string[] = [];
+  return {
+    changed: () => changed,
+    edit: (config, isSequential) => {
+      changed.length = 0;
+      apply(config, isSequential, changed);
+    },
+  };
+}
+
+/** An initializer as a layer config holds it (what tf.layers' getConfig writes). */
+function initializerConfig(init: ReturnType<typeof initializerFor>): { className: string; config: unknown } {
+  return { className: init.getClassName(), config: init.getConfig() };
+}
+
 /** Layers whose kernel the initializer edit sets: those with a `kernelInitializer` and an activation. */
 function kernelLayers(config: ModelConfig, names: readonly string[] | 'all'): LayerConfig[] {
   return config.layers.filter(
@@ -60,55 +79,36 @@ function kernelLayers(config: ModelConfig, names: readonly string[] | 'all'): La
  * (`initializerFor`: He for the ReLU family, Xavier for sigmoid and tanh, LeCun for SELU and linear), seeded
  * `seed + i` for the i-th layer changed so that the candidate is reproducible. Returns the layers changed.
  */
-export function matchInitializers(
-  names: readonly string[] | 'all',
-  seed: number,
-): { edit: ModelEdit; changed: () => string[] } {
-  const changed: string[] = [];
-  return {
-    changed: () => changed,
-    edit: (config) => {
-      changed.length = 0;
-      kernelLayers(config, names).forEach((layer, i) => {
-        const activation = activationOf(layer) as string;
-        let init: ReturnType<typeof initializerFor>;
-        try {
-          init = initializerFor(activation, { seed: seed + i });
-        } catch {
-          return; // an activation initializerFor does not know keeps its initializer
-        }
-        layer.config.kernelInitializer = { className: init.getClassName(), config: init.getConfig() };
-        changed.push(String(layer.config.name));
-      });
-    },
-  };
+export function matchInitializers(names: readonly string[] | 'all', seed: number): TrackedEdit {
+  return tracked((config, _, changed) => {
+    kernelLayers(config, names).forEach((layer, i) => {
+      let init: ReturnType<typeof initializerFor>;
+      try {
+        init = initializerFor(activationOf(layer) as string, { seed: seed + i });
+      } catch {
+        return; // an activation initializerFor does not know keeps its initializer
+      }
+      layer.config.kernelInitializer = initializerConfig(init);
+      changed.push(String(layer.config.name));
+    });
+  });
 }
 
 /**
  * Replaces the ReLU activation of the named layers by a non-saturating one that still passes gradient for negative
  * inputs (gradstab's leaky ReLU, slope 0.01, or ELU), with the initializer matched to it. Returns the layers changed.
  */
-export function replaceRelu(
-  names: readonly string[],
-  to: 'leakyRelu' | 'elu',
-  seed: number,
-): { edit: ModelEdit; changed: () => string[] } {
-  const changed: string[] = [];
-  return {
-    changed: () => changed,
-    edit: (config) => {
-      changed.length = 0;
-      config.layers.forEach((layer) => {
-        if (!names.includes(String(layer.config.name)) || !RELU.has(activationOf(layer) ?? '')) return;
-        layer.config.activation = activationIdentifiers[to];
-        if ('kernelInitializer' in layer.config) {
-          const init = initializerFor(to, { seed: seed + changed.length });
-          layer.config.kernelInitializer = { className: init.getClassName(), config: init.getConfig() };
-        }
-        changed.push(String(layer.config.name));
-      });
-    },
-  };
+export function replaceRelu(names: readonly string[], to: 'leakyRelu' | 'elu', seed: number): TrackedEdit {
+  return tracked((config, _, changed) => {
+    for (const layer of config.layers) {
+      if (!names.includes(String(layer.config.name)) || !RELU.has(activationOf(layer) ?? '')) continue;
+      layer.config.activation = activationIdentifiers[to];
+      if ('kernelInitializer' in layer.config) {
+        layer.config.kernelInitializer = initializerConfig(initializerFor(to, { seed: seed + changed.length }));
+      }
+      changed.push(String(layer.config.name));
+    }
+  });
 }
 
 /**
@@ -117,33 +117,25 @@ export function replaceRelu(
  * normalization, `Activation('sigmoid')` (Ioffe & Szegedy 2015 normalize before the nonlinearity). Returns the
  * layers changed; a functional model is left as it is (its connections would need rewiring).
  */
-export function batchNormBeforeActivations(names: readonly string[] | 'all'): {
-  edit: ModelEdit;
-  changed: () => string[];
-} {
-  const changed: string[] = [];
-  return {
-    changed: () => changed,
-    edit: (config, isSequential) => {
-      changed.length = 0;
-      if (!isSequential) return;
-      const out: LayerConfig[] = [];
-      for (const layer of config.layers) {
-        out.push(layer);
-        const activation = activationOf(layer);
-        const name = String(layer.config.name);
-        if (activation === null || !SATURATING.has(activation) || !(names === 'all' || names.includes(name))) continue;
-        const norm = { className: BatchNormalizationLayer.className, config: { name: `${name}_bn` } };
-        if (layer.className === 'Activation') {
-          // Already a layer of its own: the normalization goes in front of it.
-          out.splice(out.length - 1, 0, norm);
-        } else {
-          layer.config.activation = 'linear';
-          out.push(norm, { className: 'Activation', config: { name: `${name}_${activation}`, activation } });
-        }
-        changed.push(name);
+export function batchNormBeforeActivations(names: readonly string[] | 'all'): TrackedEdit {
+  return tracked((config, isSequential, changed) => {
+    if (!isSequential) return;
+    const out: LayerConfig[] = [];
+    for (const layer of config.layers) {
+      out.push(layer);
+      const activation = activationOf(layer);
+      const name = String(layer.config.name);
+      if (activation === null || !SATURATING.has(activation) || !(names === 'all' || names.includes(name))) continue;
+      const norm = { className: BatchNormalizationLayer.className, config: { name: `${name}_bn` } };
+      if (layer.className === 'Activation') {
+        // Already a layer of its own: the normalization goes in front of it.
+        out.splice(out.length - 1, 0, norm);
+      } else {
+        layer.config.activation = 'linear';
+        out.push(norm, { className: 'Activation', config: { name: `${name}_${activation}`, activation } });
       }
-      config.layers = out;
-    },
-  };
+      changed.push(name);
+    }
+    config.layers = out;
+  });
 }

@@ -35,11 +35,14 @@ export function freshOptimizer(fn: string, optimizer: tf.Optimizer): tf.Optimize
   return fromConfig(cls, optimizer.getConfig()) as tf.Optimizer;
 }
 
+/** The optimizer that holds the learning rate: the inner one of a `TransformedOptimizer`, else itself. */
+function rateHolder(optimizer: tf.Optimizer): tf.Optimizer {
+  return isInstance(TransformedOptimizer, optimizer) ? (optimizer as TransformedOptimizer).optimizer : optimizer;
+}
+
 /** Sets the learning rate a tfjs optimizer uses from its next step on (the inner one of a `TransformedOptimizer`). */
 export function setLearningRate(fn: string, optimizer: tf.Optimizer, learningRate: number): void {
-  const target = isInstance(TransformedOptimizer, optimizer)
-    ? (optimizer as TransformedOptimizer).optimizer
-    : optimizer;
+  const target = rateHolder(optimizer);
   const o = target as unknown as { setLearningRate?: (lr: number) => void; learningRate?: unknown };
   // SGD and momentum keep the rate in a scalar that setLearningRate remakes; the others read the field each step.
   if (typeof o.setLearningRate === 'function') o.setLearningRate(learningRate);
@@ -49,9 +52,7 @@ export function setLearningRate(fn: string, optimizer: tf.Optimizer, learningRat
 
 /** The learning rate a tfjs optimizer steps with (the inner one's, for a `TransformedOptimizer`), or NaN. */
 export function learningRateOf(optimizer: tf.Optimizer): number {
-  const target = isInstance(TransformedOptimizer, optimizer)
-    ? (optimizer as TransformedOptimizer).optimizer
-    : optimizer;
+  const target = rateHolder(optimizer);
   const rate = (target as unknown as { learningRate?: unknown }).learningRate;
   return typeof rate === 'number' ? rate : Number.NaN;
 }

@@ -65,6 +65,8 @@ export class StepGuard {
     try {
       this.optimizer.applyGradients(grads as tf.NamedTensorMap);
     } finally {
+      // Slots the optimizer made in this step (its state walked once after the step).
+      const made = stateVariables(this.optimizer).filter((v) => !this.snapshots.has(v));
       const shapes = new Map<string, tf.Tensor>();
       tf.tidy(() => {
         for (const v of guarded) {
@@ -73,14 +75,12 @@ export class StepGuard {
         }
         // Slots made in this step: as made, where the step is skipped.
         const initial = initialSlotValue(this.optimizer);
-        for (const v of stateVariables(this.optimizer)) {
-          if (!this.snapshots.has(v)) v.assign(selectWhere(skip, tf.fill(v.shape, initial), v, shapes));
-        }
+        for (const v of made) v.assign(selectWhere(skip, tf.fill(v.shape, initial), v, shapes));
       });
       // Point the snapshots at the kept values: the old buffers are freed now, not at the next step. Slots the
       // optimizer made in this step get theirs now, so that later steps add no tensor.
       for (const v of guarded) this.snapshots.get(v)?.assign(v);
-      for (const v of stateVariables(this.optimizer)) if (!this.snapshots.has(v)) this.hold(v);
+      for (const v of made) this.hold(v);
     }
   }
 
