@@ -31,6 +31,20 @@ export {
   SELULayer,
   SiLULayer,
 } from './activations/layers.js';
+export type { PrescriptionKind } from './diagnose/candidates.js';
+export {
+  type DatasetOfExamples,
+  type DiagnoseOptions,
+  type DiagnoseProgress,
+  diagnose,
+} from './diagnose/diagnose.js';
+export {
+  Diagnosis,
+  type DiagnosisJSON,
+  type DiagnosisMeasurements,
+  type Prescription,
+} from './diagnose/diagnosis.js';
+export type { Finding, FindingKind, Severity } from './diagnose/findings.js';
 export {
   type LossIdentifier,
   type LrRangeTestOptions,
@@ -38,6 +52,8 @@ export {
   lrRangeTest,
   type TrainingData,
 } from './diagnose/lr-range-test.js';
+export type { OptimizerSource } from './diagnose/optimizer-source.js';
+export type { Verification } from './diagnose/verify.js';
 export { GradStabError } from './errors.js';
 export { computeFans, type Fans, type KernelLayout } from './initializers/fans.js';
 export { calculateGain, type Nonlinearity } from './initializers/gain.js';

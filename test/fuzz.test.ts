@@ -456,6 +456,58 @@ const monitor: Entry[] = [
       expect(r.losses.length).toBe(r.learningRates.length);
     },
   },
+  {
+    title: 'diagnose',
+    names: ['diagnose'],
+    async: true,
+    runs: 30,
+    args: withValid(
+      fc.tuple(
+        modelArb,
+        fc.record({ x: randomBatchArb, y: targetsArb }),
+        fc.constant({
+          loss: 'meanSquaredError',
+          optimizer: () => tf.train.sgd(0.1),
+          steps: 10,
+          rangeSteps: 0,
+          maxCandidates: 1,
+        }),
+      ),
+      fc.tuple(
+        or(modelArb),
+        or(fc.record({ x: batchArb, y: or(targetsArb, batchArb) }), fc.record({ x: fc.array(batchArb), y: batchArb })),
+        optionsArb({
+          steps: or(fc.integer({ min: 10, max: 12 }), numberArb),
+          rangeSteps: or(fc.constantFrom(0, 5), numberArb),
+          batchSize: or(fc.integer({ min: 1, max: 16 }), numberArb),
+          heldOutFraction: or(fc.double({ min: 0.1, max: 0.5, noNaN: true }), numberArb),
+          maxExamples: or(fc.integer({ min: 2, max: 64 }), numberArb),
+          verify: or(fc.boolean(), anyArb),
+          maxCandidates: or(fc.integer({ min: 1, max: 2 }), numberArb),
+          minImprovement: or(fc.double({ min: 0, max: 0.5, noNaN: true }), numberArb),
+          seed: or(fc.integer({ min: 0, max: 100 }), numberArb),
+          loss: or(
+            fc.constantFrom('meanSquaredError', 'nope'),
+            fc.constant((a: tf.Tensor, b: tf.Tensor) => tf.losses.meanSquaredError(a, b)),
+          ),
+          optimizer: or(
+            fc.constant(() => tf.train.sgd(0.1)),
+            fc.constant(() => 'adam'),
+            fc.constant(tf.train.adam(0.01)),
+          ),
+          onProgress: or(fc.constant(() => {})),
+          signal: or(fc.constant(new AbortController().signal)),
+        }),
+      ),
+    ),
+    call: call0(gs.diagnose),
+    works: (found) => {
+      const d = found as gs.Diagnosis;
+      expect(typeof d.healthy).toBe('boolean');
+      expect(d.measurements.losses.length).toBeGreaterThan(0);
+      expect(() => JSON.stringify(d)).not.toThrow();
+    },
+  },
 ];
 
 const disposed: Entry[] = [

@@ -47,6 +47,9 @@ export interface Measurements {
   readonly probeAfter: ActivationProbe | null;
   /** The range test from the starting weights, when run. */
   readonly lrRange: LrRangeTestResult | null;
+  /** The loss on held-out examples before and after the trial, when measured. */
+  readonly heldOutBefore?: number;
+  readonly heldOutAfter?: number;
 }
 
 /** Thresholds of {@link findingsOf}; each says its default. */
@@ -55,9 +58,11 @@ export interface FindingThresholds {
   readonly tooLowFactor: number;
   /** A learning rate at or above this share of the range test's divergence point is too high. Defaults to 0.5. */
   readonly tooHighShare: number;
+  /** A held-out loss that ends the trial above this multiple of its start is an unstable loss. Defaults to 1.5. */
+  readonly heldOutRise: number;
 }
 
-export const DEFAULT_FINDING_THRESHOLDS: FindingThresholds = { tooLowFactor: 10, tooHighShare: 0.5 };
+export const DEFAULT_FINDING_THRESHOLDS: FindingThresholds = { tooLowFactor: 10, tooHighShare: 0.5, heldOutRise: 1.5 };
 
 /** Linear-interpolation quantile of the finite values (NaN when there is none). */
 export function quantileOf(values: readonly number[], q: number): number {
@@ -194,15 +199,29 @@ export function findingsOf(m: Measurements, t: FindingThresholds = DEFAULT_FINDI
       evidence: lrEvidence,
     });
   }
-  if (m.trend.kind === 'oscillating') {
+  const before = m.heldOutBefore ?? Number.NaN;
+  const after = m.heldOutAfter ?? Number.NaN;
+  // Training that makes the held-out loss much worse within a short trial is unstable, whatever the batch losses
+  // looked like (they can hover while the weights are thrown about).
+  const heldOutRose = Number.isFinite(before) && Number.isFinite(after) && after > t.heldOutRise * before;
+  if (m.trend.kind === 'oscillating' || (heldOutRose && !diverging)) {
     found.push({
       kind: 'unstableLoss',
       layers: [],
       severity: 'medium',
       description:
-        `The loss oscillates: in the second half of the trial it moved by ${fmt(m.trend.jitter)} of its starting level per ` +
-        `step and changed direction on ${fmt(m.trend.reversals * 100)}% of the steps.`,
-      evidence: { jitter: m.trend.jitter, reversals: m.trend.reversals, ...lrEvidence, ...normEvidence },
+        m.trend.kind === 'oscillating'
+          ? `The loss oscillates: in the second half of the trial it moved by ${fmt(m.trend.jitter)} of its starting ` +
+            `level per step and changed direction on ${fmt(m.trend.reversals * 100)}% of the steps.`
+          : `Training made the held-out loss worse: ${fmt(before)} before the trial, ${fmt(after)} after it.`,
+      evidence: {
+        jitter: m.trend.jitter,
+        reversals: m.trend.reversals,
+        heldOutBefore: before,
+        heldOutAfter: after,
+        ...lrEvidence,
+        ...normEvidence,
+      },
     });
   }
   const rank: Record<Severity, number> = { high: 0, medium: 1, low: 2 };

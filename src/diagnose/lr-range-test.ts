@@ -3,6 +3,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { GradStabError } from '../errors.js';
 import { assertSingleTfjs } from '../internal/single-tfjs.js';
 import { fail, optionsObject, positiveFinite, wholeNumber } from '../internal/validate.js';
+import { checkData, checkModel } from './inputs.js';
 import { trainSteps } from './trial.js';
 import { cloneModel, freshOptimizer, setLearningRate } from './trial-model.js';
 
@@ -136,50 +137,6 @@ function resolveOptions(options: unknown): Settings {
   };
 }
 
-function checkModel(model: unknown): tfl.LayersModel {
-  const m = model as Partial<tfl.LayersModel> | null;
-  if (m === null || typeof m !== 'object' || !Array.isArray(m.layers) || typeof m.trainOnBatch !== 'function') {
-    fail(FN, 'model must be a tf.LayersModel (from tf.sequential or tf.model)', model);
-  }
-  if (!Array.isArray(m.inputs) || m.inputs.length === 0) {
-    fail(FN, 'model must be built, with inputs (give its first layer an inputShape)', model, 'a model with no inputs');
-  }
-  return m as tfl.LayersModel;
-}
-
-/** The data as lists of tensors with one example count. */
-function checkData(data: unknown, model: tfl.LayersModel): { x: tf.Tensor[]; y: tf.Tensor[]; examples: number } {
-  if (data === null || typeof data !== 'object' || !('x' in data) || !('y' in data)) {
-    fail(FN, 'data must be {x, y}: tensors (or arrays of them, one per model input and output)', data);
-  }
-  const { x, y } = data as { x: unknown; y: unknown };
-  const list = (value: unknown, name: string, count: number): tf.Tensor[] => {
-    const items: unknown[] = Array.isArray(value) ? Array.from(value) : [value]; // holes as undefined
-    if (items.length !== count || !items.every((t) => t instanceof tf.Tensor && !t.isDisposed && t.rank >= 1)) {
-      fail(
-        FN,
-        `data.${name} must be ${count === 1 ? 'a tensor' : `${count} tensors`} of rank >= 1, not disposed`,
-        value,
-      );
-    }
-    return items as tf.Tensor[];
-  };
-  const xs = list(x, 'x', model.inputs.length);
-  xs.forEach((t, i) => {
-    const want = (model.inputs[i] as tfl.SymbolicTensor).shape;
-    const fits = t.rank === want.length && want.every((d, j) => d === null || d === t.shape[j]);
-    if (!fits)
-      fail(FN, `data.x${xs.length > 1 ? `[${i}]` : ''} must have the model input's shape [${want.map(String)}]`, t);
-  });
-  const ys = list(y, 'y', model.outputs.length);
-  const examples = (xs[0] as tf.Tensor).shape[0] as number;
-  if (examples === 0) fail(FN, 'data must hold at least one example', data, 'no example');
-  for (const t of [...xs, ...ys]) {
-    if (t.shape[0] !== examples) fail(FN, `every tensor of data must hold ${examples} examples (axis 0)`, t);
-  }
-  return { x: xs, y: ys, examples };
-}
-
 /**
  * Index of the steepest fall of `values` (central differences, as numpy's `gradient`), among indices `[from, to)`;
  * the spacing is even (the learning rates are evenly spaced in log scale), so it does not change the answer.
@@ -240,8 +197,8 @@ export function lrRangeTest(
 
 async function run(modelArg: unknown, dataArg: unknown, options: unknown): Promise<LrRangeTestResult> {
   assertSingleTfjs(FN);
-  const model = checkModel(modelArg);
-  const data = checkData(dataArg, model);
+  const model = checkModel(FN, modelArg);
+  const data = checkData(FN, dataArg, model);
   const s = resolveOptions(options);
   const loss = s.loss ?? (model.loss as LossIdentifier | undefined);
   if (loss === undefined) fail(FN, 'the model must be compiled, or options.loss given', model, 'no loss');

@@ -16,6 +16,10 @@ export interface MeasureSettings {
   readonly batchSize: number;
   /** Steps of the learning-rate range test (0: not run). */
   readonly rangeSteps: number;
+  /** Called after each step of the trial and of the range test. */
+  readonly onStep?: (stage: 'baseline' | 'rangeTest', step: number, steps: number) => void;
+  /** Checked before each step: an aborted signal ends the measurement with its reason. */
+  readonly signal?: AbortSignal;
 }
 
 /** What {@link measureBaseline} adds to the {@link Measurements}: the held-out loss before and after the trial. */
@@ -52,8 +56,10 @@ export async function measureBaseline(
     const heldOutBefore = await heldOutLoss(copy, heldOut, settings.batchSize);
     const losses: number[] = [];
     await trainSteps(copy, train, settings.steps, settings.batchSize, {
-      afterStep: (_, value) => {
+      beforeStep: () => settings.signal?.throwIfAborted(),
+      afterStep: (step, value) => {
         losses.push(value);
+        settings.onStep?.('baseline', step, settings.steps);
         return Number.isFinite(value); // a non-finite loss ends the trial: there is nothing more to learn from it
       },
     });
@@ -66,7 +72,14 @@ export async function measureBaseline(
         ? await lrRangeTest(
             model,
             { x: [...train.x], y: [...train.y] },
-            { optimizer: (lr) => makeOptimizer(lr), loss, steps: settings.rangeSteps, batchSize: settings.batchSize },
+            {
+              optimizer: (lr) => makeOptimizer(lr),
+              loss,
+              steps: settings.rangeSteps,
+              batchSize: settings.batchSize,
+              ...(settings.signal ? { signal: settings.signal } : {}),
+              onProgress: (p) => settings.onStep?.('rangeTest', p.step, p.steps),
+            },
           )
         : null;
     return {

@@ -42,7 +42,19 @@ export function activationOf(layer: LayerConfig): string | null {
   return a.startsWith('gradstab') ? a.slice('gradstab'.length) : a;
 }
 
-const SATURATING = new Set(['sigmoid', 'tanh', 'hardSigmoid']);
+/** Activations that saturate: batch normalization before them keeps their inputs in the steep part. */
+export const SATURATING = new Set(['sigmoid', 'tanh', 'hardSigmoid']);
+/** The layer classes whose activation can move behind a batch normalization (no recurrence through it). */
+export const FEED_FORWARD = new Set([
+  'Dense',
+  'Conv1D',
+  'Conv2D',
+  'Conv3D',
+  'DepthwiseConv2D',
+  'SeparableConv2D',
+  'Conv2DTranspose',
+  'Activation',
+]);
 const RELU = new Set(['relu', 'Relu', 'relu6']);
 
 /** An edit that reports the layers it changed (it starts the list anew each time it runs). */
@@ -115,9 +127,10 @@ export function replaceRelu(names: readonly string[], to: 'leakyRelu' | 'elu', s
  * In a sequential model, puts batch normalization between each named layer's linear part and its saturating
  * activation (sigmoid, tanh): `Dense(activation: 'sigmoid')` becomes `Dense(linear)`, gradstab's batch
  * normalization, `Activation('sigmoid')` (Ioffe & Szegedy 2015 normalize before the nonlinearity). Returns the
- * layers changed; a functional model is left as it is (its connections would need rewiring).
+ * layers changed; a functional model is left as it is (its connections would need rewiring). `momentum` is the
+ * normalization's (Keras convention; its default 0.99 when not given).
  */
-export function batchNormBeforeActivations(names: readonly string[] | 'all'): TrackedEdit {
+export function batchNormBeforeActivations(names: readonly string[] | 'all', momentum?: number): TrackedEdit {
   return tracked((config, isSequential, changed) => {
     if (!isSequential) return;
     const out: LayerConfig[] = [];
@@ -125,8 +138,12 @@ export function batchNormBeforeActivations(names: readonly string[] | 'all'): Tr
       out.push(layer);
       const activation = activationOf(layer);
       const name = String(layer.config.name);
-      if (activation === null || !SATURATING.has(activation) || !(names === 'all' || names.includes(name))) continue;
-      const norm = { className: BatchNormalizationLayer.className, config: { name: `${name}_bn` } };
+      if (activation === null || !SATURATING.has(activation) || !FEED_FORWARD.has(layer.className)) continue;
+      if (!(names === 'all' || names.includes(name))) continue;
+      const norm = {
+        className: BatchNormalizationLayer.className,
+        config: { name: `${name}_bn`, ...(momentum === undefined ? {} : { momentum }) },
+      };
       if (layer.className === 'Activation') {
         // Already a layer of its own: the normalization goes in front of it.
         out.splice(out.length - 1, 0, norm);
