@@ -11,6 +11,7 @@
  * @document ../docs/activations.md
  * @document ../docs/batch-normalization.md
  * @document ../docs/diagnosing-gradients.md
+ * @document ../docs/diagnose.md
  * @document ../docs/migrating.md
  * @document ../docs/benchmarks.md
  * @document ../examples/README.md

@@ -163,9 +163,9 @@ describe('diagnose', () => {
     const fromTensors = await diagnose(model, data, { ...fast, verify: false });
     const rows = (t: tf.Tensor) => tf.unstack(t);
     const dataset = tf.data.zip({ xs: tf.data.array(rows(data.x)), ys: tf.data.array(rows(data.y)) });
-    const unbatched = await diagnose(model, dataset as never, { ...fast, verify: false });
-    const batched = await diagnose(model, dataset.batch(24) as never, { ...fast, verify: false });
-    const capped = await diagnose(model, dataset.batch(24) as never, { ...fast, verify: false, maxExamples: 100 });
+    const unbatched = await diagnose(model, dataset, { ...fast, verify: false });
+    const batched = await diagnose(model, dataset.batch(24), { ...fast, verify: false });
+    const capped = await diagnose(model, dataset.batch(24), { ...fast, verify: false, maxExamples: 100 });
     for (const d of [unbatched, batched]) {
       expect(d.measurements.trainExamples).toBe(fromTensors.measurements.trainExamples);
       expect(d.measurements.losses).toEqual(fromTensors.measurements.losses);

@@ -416,7 +416,7 @@ export interface ZooOutcome {
   readonly baselineLoss: number;
   readonly fixedLoss: number | null;
   readonly knownGoodLoss: number;
-  /** Whether the winner came within 20% of the known-good loss (null for the healthy cases). */
+  /** Whether the winner came within 20% of the known-good loss (null for the healthy cases, or without `compare`). */
   readonly fixed: boolean | null;
   readonly seconds: number;
   readonly summary: string;
@@ -437,11 +437,16 @@ async function trainedLoss(model: tf.LayersModel, data: ZooData, steps: number):
 }
 
 /**
- * Diagnoses one case of the zoo, then trains the unchanged model, the winning prescription applied and the
- * known-good configuration for the case's budget, on the same batches, and compares their held-out losses.
+ * Diagnoses one case of the zoo, then (with `compare`) trains the unchanged model, the winning prescription
+ * applied and the known-good configuration for the case's budget, on the same batches, and compares their
+ * held-out losses (NaN when not compared).
  */
-export async function checkZooCase(c: ZooCase, options: DiagnoseOptions = {}): Promise<ZooOutcome> {
+export async function checkZooCase(c: ZooCase, options: DiagnoseOptions = {}, compare = true): Promise<ZooOutcome> {
   const { diagnose } = await import('../../src/index.js');
+  const done = (m: tf.LayersModel) => {
+    m.optimizer?.dispose(); // (model.dispose() leaves the optimizer: SGD's rate scalar, Adam's moments)
+    m.dispose();
+  };
   const data = c.data();
   const model = c.model();
   const started = performance.now();
@@ -457,20 +462,23 @@ export async function checkZooCase(c: ZooCase, options: DiagnoseOptions = {}): P
               c.expected.includes(f.kind) && (!c.expectedLayers || c.expectedLayers.some((l) => f.layers.includes(l))),
           );
     const winner = diagnosis.prescriptions.find((p) => p.verified !== null) ?? null;
-    const baseline = c.model();
-    const baselineLoss = await trainedLoss(baseline, data, c.budget);
-    baseline.dispose();
-    const good = c.knownGood();
-    const knownGoodLoss = await trainedLoss(good, data, c.budget);
-    good.dispose();
+    let baselineLoss = Number.NaN;
+    let knownGoodLoss = Number.NaN;
     let fixedLoss: number | null = null;
-    if (winner) {
-      const fresh = c.model();
-      const applied = await winner.apply(fresh);
-      fixedLoss = await trainedLoss(applied.model, data, c.budget);
-      applied.model.dispose();
-      applied.optimizer.dispose();
-      fresh.dispose();
+    if (compare) {
+      const baseline = c.model();
+      baselineLoss = await trainedLoss(baseline, data, c.budget);
+      done(baseline);
+      const good = c.knownGood();
+      knownGoodLoss = await trainedLoss(good, data, c.budget);
+      done(good);
+      if (winner) {
+        const fresh = c.model();
+        const applied = await winner.apply(fresh);
+        fixedLoss = await trainedLoss(applied.model, data, c.budget);
+        done(applied.model);
+        done(fresh);
+      }
     }
     return {
       name: c.name,
@@ -483,13 +491,13 @@ export async function checkZooCase(c: ZooCase, options: DiagnoseOptions = {}): P
       baselineLoss,
       fixedLoss,
       knownGoodLoss,
-      fixed: c.expected.length === 0 ? null : fixedLoss !== null && fixedLoss <= 1.2 * knownGoodLoss,
+      fixed: c.expected.length === 0 || !compare ? null : fixedLoss !== null && fixedLoss <= 1.2 * knownGoodLoss,
       seconds,
       summary: diagnosis.summary(),
     };
   } finally {
     diagnosis.dispose();
-    model.dispose();
+    done(model);
     tf.dispose([data.x, data.y]);
   }
 }

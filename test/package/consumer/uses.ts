@@ -39,14 +39,23 @@ import {
   clipByValue,
   clipOptimizer,
   computeFans,
+  type DatasetOfExamples,
   DEFAULT_THRESHOLDS,
+  type DiagnoseOptions,
+  type DiagnoseProgress,
+  type Diagnosis,
+  type DiagnosisJSON,
+  type DiagnosisMeasurements,
   type Distribution,
+  diagnose,
   ELULayer,
   type ELULayerArgs,
   type EluOptions,
   type ExcludeVariables,
   type FanMode,
   type Fans,
+  type Finding,
+  type FindingKind,
   GELULayer,
   type GELULayerArgs,
   type GeluOptions,
@@ -100,10 +109,13 @@ import {
   type NamedTensor,
   type Nonlinearity,
   type NormType,
+  type OptimizerSource,
   Orthogonal,
   type OrthogonalOptions,
   orthogonal,
   type PipelineStep,
+  type Prescription,
+  type PrescriptionKind,
   type ProbeOptions,
   type ProbeSkippedLayer,
   type PyTorchBatchNormOptions,
@@ -113,6 +125,7 @@ import {
   registerTransform,
   renderGradientHealthSvg,
   SELULayer,
+  type Severity,
   SiLULayer,
   type SkipNonFiniteOptions,
   type StepRecord,
@@ -131,6 +144,7 @@ import {
   type VegaLiteSpec,
   type VegaModules,
   type Verdict,
+  type Verification,
   varianceScaling,
   withTransforms,
   writeGradientHealthSvg,
@@ -358,6 +372,30 @@ const rangeOptions: LrRangeTestOptions = { loss: rangeLoss, optimizer: (lr) => t
 const range: LrRangeTestResult = await lrRangeTest(model, rangeData, rangeOptions);
 const steepest: number | null = range.steepest;
 
+const diagnoseOptions: DiagnoseOptions = {
+  loss: 'meanSquaredError',
+  optimizer: (() => tf.train.sgd(0.1)) satisfies OptimizerSource,
+  steps: 10,
+  rangeSteps: 0,
+  maxCandidates: 1,
+  onProgress: (p: DiagnoseProgress) => void p.fraction,
+};
+const dataset: DatasetOfExamples = tf.data.zip({
+  xs: tf.data.array([tf.zeros([4])]),
+  ys: tf.data.array([tf.zeros([1])]),
+});
+const diagnosis: Diagnosis = await diagnose(model, rangeData, diagnoseOptions);
+const findings: readonly Finding[] = diagnosis.findings;
+const kinds: FindingKind[] = findings.map((f) => f.kind);
+const severities: Severity[] = findings.map((f) => f.severity);
+const prescribed: readonly Prescription[] = diagnosis.prescriptions;
+const prescribedKinds: PrescriptionKind[] = prescribed.map((p) => p.kind);
+const verified: (Verification | null)[] = prescribed.map((p) => p.verified);
+const measured: DiagnosisMeasurements = diagnosis.measurements;
+const diagnosisJson: DiagnosisJSON = diagnosis.toJSON();
+const diagnosisText: string = diagnosis.summary();
+diagnosis.dispose();
+
 try {
   clipByGlobalNorm(-1);
 } catch (e) {
@@ -370,6 +408,9 @@ export {
   asOptimizer,
   bnOut,
   conv,
+  dataset,
+  diagnosisJson,
+  diagnosisText,
   eventName,
   family,
   fans,
@@ -379,14 +420,18 @@ export {
   isTransform,
   json,
   kernel,
+  kinds,
   layerName,
   layerReports,
   layerStats,
   lsuvStatus,
+  measured,
   myTransform,
   named,
   norm,
+  prescribedKinds,
   reluName,
+  severities,
   skipped,
   spec,
   steepest,
@@ -394,4 +439,5 @@ export {
   thresholds,
   verdictKind,
   verdicts,
+  verified,
 };
