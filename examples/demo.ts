@@ -9,14 +9,34 @@
  * gradient-norm ratio at initialization, the monitor's verdicts), the He et al. 2015 (Fig. 3) comparison, and writes
  * a self-contained HTML report with the monitor's charts.
  *
+ * Last, gradstab's `diagnose()` on the three configurations that do not train (sigmoid with the default init, ReLU
+ * with Xavier, ReLU + He at the high learning rate without clipping): each model built and compiled as above, and
+ * diagnosed on the training spirals with a short budget (the steps per configuration / 6, within [10, 100], per
+ * trial). Prints each one's findings, its winning prescription and that prescription's verified held-out loss against
+ * the unchanged model's (or that no candidate beat it), then a table; the report gets a section per diagnosis with
+ * the prescriptions' code and the trials' loss curves.
+ *
  *   npm run demo                                   # wasm backend (else cpu), 640 steps per configuration
  *   npm run demo -- --backend cpu --steps 320 --output report.html
+ *   npm run demo -- --diagnose-steps 0             # without the diagnose section
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { renderGradientHealthSvg } from '../src/index.js';
 import { CONFIGURATIONS, type Configuration } from './demo/configurations.js';
+import {
+  DIAGNOSE_HEADERS,
+  DIAGNOSED_IDS,
+  type DiagnoseOutcome,
+  diagnoseConfiguration,
+  diagnoseIntro,
+  diagnoseRow,
+  diagnoseStepsFor,
+  diagnosisText,
+  findingKinds,
+  verifiedWinner,
+} from './demo/diagnose-section.js';
 import { htmlReport } from './demo/html-report.js';
 import { Progress, type ProgressSink } from './demo/progress.js';
 import {
@@ -43,6 +63,11 @@ export interface DemoOptions {
   readonly width: number;
   /** Where the HTML report goes. */
   readonly output: string;
+  /**
+   * `diagnose()`'s steps per trial in the last section, 0 to skip it. Defaults to the steps per configuration / 6,
+   * within [10, 100].
+   */
+  readonly diagnoseSteps?: number;
 }
 
 export const DEFAULT_OPTIONS: DemoOptions = {
@@ -54,16 +79,21 @@ export const DEFAULT_OPTIONS: DemoOptions = {
 };
 
 const HELP = `usage: npm run demo -- [--backend wasm|cpu] [--steps N] [--output FILE] [--depth N] [--width N]
+                     [--diagnose-steps N]
 
 Trains one deep MLP on two spirals in six configurations (sigmoid / ReLU + Xavier / ReLU + He / batch norm /
 a 60x learning rate without and with gradient clipping), watched by gradstab's gradient-health monitor.
 Prints a table and writes a self-contained HTML report with the monitor's charts.
+Then runs gradstab's diagnose() on the three configurations that do not train (sigmoid, ReLU + Xavier, the
+60x learning rate unclipped): prints what it found, the prescription that beat the unchanged model in a short
+verified trial (or that none did) and a table; the report gets their code and the trials' loss curves.
 
   --backend  tfjs backend: wasm (default; falls back to cpu) or cpu
   --steps    optimizer steps per configuration, rounded up to whole epochs of 16 batches (default ${DEFAULT_OPTIONS.steps})
   --output   the HTML report's path (default ${DEFAULT_OPTIONS.output})
   --depth    hidden layers (default ${DEFAULT_OPTIONS.depth})
   --width    units per hidden layer (default ${DEFAULT_OPTIONS.width})
+  --diagnose-steps  diagnose()'s steps per trial, 0 to skip the section (default: --steps / 6, within [10, 100])
   --help     this text`;
 
 /** Parses the command line; `undefined` means `--help` was asked for. */
@@ -75,6 +105,11 @@ export function parseDemoArgs(argv: readonly string[]): DemoOptions | undefined 
       '--steps': (value, o) => ({ ...o, steps: wholeFlag('demo: --steps', value, 1) }),
       '--depth': (value, o) => ({ ...o, depth: wholeFlag('demo: --depth', value, 1, 200) }),
       '--width': (value, o) => ({ ...o, width: wholeFlag('demo: --width', value, 1, 4096) }),
+      '--diagnose-steps': (value, o) => {
+        const n = wholeFlag('demo: --diagnose-steps', value, 0, 10000);
+        if (n > 0 && n < 10) throw new Error(`demo: --diagnose-steps must be 0 (skip) or at least 10, got ${n}`);
+        return { ...o, diagnoseSteps: n };
+      },
       '--output': (file, o) => {
         if (!file) throw new Error('demo: --output needs a file path');
         return { ...o, output: file };
@@ -91,6 +126,10 @@ export interface DemoResult {
   readonly settings: TrainingSettings;
   readonly runs: readonly RunResult[];
   readonly findings: readonly string[];
+  /** `diagnose()`'s steps per trial (0: the section was skipped). */
+  readonly diagnoseSteps: number;
+  /** The diagnoses of the configurations that do not train (those of `runs`), in the demo's order. */
+  readonly diagnoses: readonly DiagnoseOutcome[];
   /** The report's absolute path. */
   readonly reportPath: string;
 }
@@ -148,8 +187,8 @@ export function findings(runs: readonly RunResult[], depth: number): string[] {
 }
 
 /**
- * Runs the demo on the current tfjs backend: trains `configurations`, prints progress and the table to `sink`, and
- * writes the HTML report.
+ * Runs the demo on the current tfjs backend: trains `configurations`, prints progress and the table to `sink`,
+ * diagnoses those of them that do not train, and writes the HTML report.
  */
 export async function runDemo(
   options: DemoOptions,
@@ -180,11 +219,35 @@ export async function runDemo(
     runs.push(run);
     charts.push(await renderGradientHealthSvg(run.history, { title: config.title, width: 640 }));
   }
-  tf.dispose([train.x, train.y, test.x, test.y]);
 
   const rows = runs.map(tableRow);
   const conclusions = findings(runs, settings.depth);
   sink.write(`\n${formatTable(TABLE_HEADERS, rows)}\n\n${conclusions.map((f) => `${f}\n`).join('')}`);
+
+  const diagnoseSteps = options.diagnoseSteps ?? diagnoseStepsFor(settings.steps);
+  const broken = diagnoseSteps === 0 ? [] : configurations.filter((c) => DIAGNOSED_IDS.includes(c.id));
+  const diagnoses: DiagnoseOutcome[] = [];
+  try {
+    if (broken.length > 0) sink.write('\n');
+    for (const [i, config] of broken.entries()) {
+      progress.start(`[diagnose ${i + 1}/${broken.length}] ${config.title}`, diagnoseSteps);
+      const outcome = await diagnoseConfiguration(config, train, settings, diagnoseSteps, progress);
+      const winner = verifiedWinner(outcome);
+      progress.done(
+        `${findingKinds(outcome).join(', ') || 'nothing found'}; ` +
+          (winner ? `best verified fix: ${winner.kind}` : 'no verified fix'),
+      );
+      diagnoses.push(outcome);
+    }
+  } finally {
+    tf.dispose([train.x, train.y, test.x, test.y]);
+  }
+  if (diagnoses.length > 0) {
+    sink.write(
+      `\n${diagnoseIntro(diagnoseSteps, diagnoses)}\n\n${diagnoses.map((d) => `${diagnosisText(d)}\n\n`).join('')}` +
+        `${formatTable(DIAGNOSE_HEADERS, diagnoses.map(diagnoseRow))}\n`,
+    );
+  }
 
   const reportPath = path.resolve(options.output);
   mkdirSync(path.dirname(reportPath), { recursive: true });
@@ -198,10 +261,18 @@ export async function runDemo(
   }));
   writeFileSync(
     reportPath,
-    htmlReport({ backend, settings, headers: TABLE_HEADERS, rows, findings: conclusions, sections }),
+    htmlReport({
+      backend,
+      settings,
+      headers: TABLE_HEADERS,
+      rows,
+      findings: conclusions,
+      sections,
+      ...(diagnoses.length > 0 ? { diagnose: { steps: diagnoseSteps, outcomes: diagnoses } } : {}),
+    }),
   );
   sink.write(`\nReport with the monitor's charts: ${reportPath}\n`);
-  return { backend, settings, runs, findings: conclusions, reportPath };
+  return { backend, settings, runs, findings: conclusions, diagnoseSteps, diagnoses, reportPath };
 }
 
 async function main(argv: readonly string[]): Promise<void> {

@@ -38,12 +38,16 @@ export {
   type DiagnoseOptions,
   type DiagnoseProgress,
   diagnose,
+  type ExampleIterator,
 } from './diagnose/diagnose.js';
 export {
+  type AppliedPrescription,
   Diagnosis,
   type DiagnosisJSON,
   type DiagnosisMeasurements,
+  type NormDistribution,
   type Prescription,
+  type RangeSuggestions,
 } from './diagnose/diagnosis.js';
 export type { Finding, FindingKind, Severity } from './diagnose/findings.js';
 export {

@@ -1,5 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import { GradientHealthMonitor, type HealthReport, type StepRecord, withTransforms } from '../../src/index.js';
+import {
+  GradientHealthMonitor,
+  type GradientTransform,
+  type HealthReport,
+  type StepRecord,
+  withTransforms,
+} from '../../src/index.js';
 import { buildModel, type Configuration, clipping } from './configurations.js';
 import type { Points } from './spirals.js';
 
@@ -38,8 +44,8 @@ export interface RunResult {
   readonly history: readonly StepRecord[];
 }
 
-/** Binary cross-entropy on logits (numerically stable at any logit). */
-function logisticLoss(labels: tf.Tensor, logits: tf.Tensor): tf.Scalar {
+/** Binary cross-entropy on logits (numerically stable at any logit): the loss every configuration trains with. */
+export function logisticLoss(labels: tf.Tensor, logits: tf.Tensor): tf.Scalar {
   return tf.losses.sigmoidCrossEntropy(labels, logits) as tf.Scalar;
 }
 
@@ -53,6 +59,33 @@ async function evaluate(model: tf.LayersModel, points: Points): Promise<[number,
   const [loss, accuracy] = (await figures.data()) as Float32Array;
   figures.dispose();
   return [loss as number, accuracy as number];
+}
+
+/**
+ * tfjs's momentum optimizer, except that `dispose()` also frees the learning-rate scalar it keeps as an SGD optimizer:
+ * tfjs 4.22's `MomentumOptimizer.dispose()` frees only its momentum scalar and accumulators, leaving one tensor behind
+ * per optimizer (and `diagnose()` makes one for every trial). Its class name is still `Momentum`.
+ */
+class MomentumOptimizer extends tf.MomentumOptimizer {
+  override dispose(): void {
+    super.dispose();
+    this.c.dispose();
+  }
+}
+
+/**
+ * A configuration's optimizer: SGD with momentum 0.9 at the demo's learning rate times the configuration's scale,
+ * wrapped with `first` (the monitor's tap, say) and then the configuration's clipping; the bare optimizer when there
+ * is no transform at all.
+ */
+export function optimizerFor(
+  config: Configuration,
+  settings: TrainingSettings,
+  ...first: GradientTransform[]
+): tf.Optimizer {
+  const sgd = new MomentumOptimizer(settings.learningRate * config.learningRateScale, 0.9);
+  const transforms = [...first, ...clipping(config)];
+  return transforms.length === 0 ? sgd : withTransforms(sgd, ...transforms);
 }
 
 /** Called after every step with the step number and its loss. */
@@ -73,8 +106,7 @@ export async function trainConfiguration(
   // every: 1 so that the callback stops fit on the step after the first NaN (the per-step device work costs the
   // same at any interval); a history as long as the run, so that its figures cover every step from step 1.
   const monitor = new GradientHealthMonitor({ every: 1, historySize: settings.steps });
-  const sgd = tf.train.momentum(settings.learningRate * config.learningRateScale, 0.9);
-  const optimizer = withTransforms(sgd, monitor.tap, ...clipping(config));
+  const optimizer = optimizerFor(config, settings, monitor.tap);
   model.compile({ optimizer, loss: logisticLoss });
   const [initialTestLoss] = await evaluate(model, test);
 

@@ -183,7 +183,8 @@ function rangeFell(range: NonNullable<BaselineMeasurements['lrRange']>): boolean
 
 /**
  * The candidates for a set of findings, most direct remedy first, each setting derived from the measurements:
- * the clipping threshold is the 90th percentile of the trial's global gradient norms (steps before a non-finite loss), the
+ * the clipping threshold is the 90th percentile of the trial's global gradient norms (the median of the
+ * first quarter when the loss diverged) (steps before a non-finite loss), the
  * learning rate the range test's steepest (below its divergence point), the initializer the one `initializerFor`
  * gives each layer's activation (for the layers whose measured kernel deviates by more than 20%), batch
  * normalization before the saturating activations, LSUV for plain nets at least 6 layers deep, leaky ReLU or ELU
@@ -209,13 +210,20 @@ export async function candidatesFor(
   // Clipping at the 90th percentile of the trial's norms: nine steps in ten pass unchanged, the spikes are cut to
   // the size of a typical large step. (The median clipped every other step and slowed healthy learning by 2-4x in
   // the zoo's recurrent cases.)
-  const norms = trialNorms(m);
-  const threshold = Number((quantileOf(norms, 0.9) || 0).toPrecision(2));
+  // A diverging run's norms grow with the divergence: then the threshold is the median of its first quarter,
+  // the norms of the steps before the run went off.
+  const diverged = m.trend.kind === 'diverging' || m.trend.firstNonFinite !== null;
+  const allNorms = trialNorms(m);
+  const norms = diverged ? allNorms.slice(0, Math.max(1, Math.floor(allNorms.length / 4))) : allNorms;
+  const threshold = Number((quantileOf(norms, diverged ? 0.5 : 0.9) || 0).toPrecision(2));
+  const basis = diverged
+    ? `the median of the first ${norms.length} finite norms, before the loss diverged`
+    : `the 90th percentile of the ${norms.length} finite norms measured`;
   const clipping = (): Candidate => ({
     kind: 'clipping',
     description:
-      `Clip the global gradient norm at ${fmt(threshold)} (the 90th percentile of the ${norms.length} finite norms ` +
-      `measured; median ${fmt(quantileOf(norms, 0.5))}, max ${fmt(quantileOf(norms, 1))}).`,
+      `Clip the global gradient norm at ${fmt(threshold)} (${basis}; the trial's median ` +
+      `${fmt(quantileOf(allNorms, 0.5))}, max ${fmt(quantileOf(allNorms, 1))}).`,
     code:
       `model.compile({\n  optimizer: clipOptimizer(${makeOptimizer.code()}, { globalClipNorm: ${fmt(threshold)} }),\n` +
       '  loss, // as before\n});',

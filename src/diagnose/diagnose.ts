@@ -17,6 +17,7 @@ import type { LossIdentifier, TrainingData } from './lr-range-test.js';
 import { measureBaseline } from './measure.js';
 import { type OptimizerSource, optimizerMaker } from './optimizer-source.js';
 import { rowsOf, splitExamples } from './trial.js';
+import { disposeOptimizer } from './trial-model.js';
 import { beats, runTrial, type Verification } from './verify.js';
 
 const FN = 'diagnose';
@@ -74,7 +75,13 @@ export interface DiagnoseOptions {
 /** A `tf.data.Dataset` of `{xs, ys}` (batched or not), as {@link diagnose} reads it. */
 export interface DatasetOfExamples {
   /** The dataset's iterator, as `tf.data.Dataset` has it. */
-  iterator(): Promise<{ next(): Promise<IteratorResult<unknown>> }>;
+  iterator(): Promise<ExampleIterator>;
+}
+
+/** An iterator over a dataset's elements, as `tf.data.Dataset.iterator()` resolves to. */
+export interface ExampleIterator {
+  /** The next element, or `done`. */
+  next(): Promise<IteratorResult<unknown>>;
 }
 
 interface Settings {
@@ -243,6 +250,9 @@ async function run(modelArg: unknown, dataArg: unknown, options: unknown): Promi
     const chosen = s.verify ? candidates.slice(0, s.maxCandidates) : candidates;
     progress.plan(s.verify ? chosen.length : 0);
 
+    // What a candidate must beat: the unchanged model's loss after the trial, or, when that is not finite, the loss
+    // it started from (a candidate that ends worse than the untrained model has fixed nothing).
+    const reference = Number.isFinite(measured.heldOutAfter) ? measured.heldOutAfter : measured.heldOutBefore;
     const tried: { candidate: Candidate; verified: Verification | null }[] = [];
     for (const candidate of chosen) {
       if (!s.verify || !candidate.build) {
@@ -267,12 +277,12 @@ async function run(modelArg: unknown, dataArg: unknown, options: unknown): Promi
             steps: trial.losses.length,
             baselineLoss: measured.heldOutAfter,
             loss: trial.heldOutLoss,
-            improved: beats(trial.heldOutLoss, measured.heldOutAfter, s.minImprovement),
+            improved: beats(trial.heldOutLoss, reference, s.minImprovement),
             losses: trial.losses,
           },
         });
       } finally {
-        built.optimizer.dispose();
+        disposeOptimizer(built.optimizer);
         built.model.dispose();
       }
       progress.candidateDone();

@@ -8,6 +8,7 @@ import type { Verification } from './verify.js';
 
 /** A remedy, where and with what setting, and how it did on the diagnosed model. */
 export interface Prescription {
+  /** What it changes: the initializer, an activation, normalization, clipping, the learning rate, LSUV, or (described only) the architecture. */
   readonly kind: PrescriptionKind;
   /** One sentence that names the layers and the setting. */
   readonly description: string;
@@ -29,7 +30,15 @@ export interface Prescription {
    * (its weights are copied where the change keeps them). Rejects for an `'architecture'` prescription, and once
    * the diagnosis is disposed (an `'lsuv'` prescription measures on the diagnosis's copy of a training batch).
    */
-  apply(model: tfl.LayersModel): Promise<{ model: tfl.LayersModel; optimizer: tf.Optimizer }>;
+  apply(model: tfl.LayersModel): Promise<AppliedPrescription>;
+}
+
+/** What `Prescription.apply` resolves to. */
+export interface AppliedPrescription {
+  /** The new model, compiled with `optimizer` and the diagnosis's loss. */
+  readonly model: tfl.LayersModel;
+  /** Its optimizer (dispose it with the model when done: `model.dispose()` leaves it). */
+  readonly optimizer: tf.Optimizer;
 }
 
 /** The figures a diagnosis's findings rest on, for the record. */
@@ -40,26 +49,53 @@ export interface DiagnosisMeasurements {
   readonly learningRate: number;
   /** The unchanged model's training loss at each step of the baseline trial. */
   readonly losses: readonly number[];
-  /** The unchanged model's held-out loss before and after the trial. */
+  /** The unchanged model's held-out loss before the trial. */
   readonly heldOutBefore: number;
+  /** The unchanged model's held-out loss after the trial. */
   readonly heldOutAfter: number;
   /** The loss trend of the baseline trial. */
   readonly trend: 'falling' | 'flat' | 'oscillating' | 'diverging';
   /** The global gradient norm's median, p90, p99 and max over the baseline trial. */
-  readonly globalNorm: { readonly median: number; readonly p90: number; readonly p99: number; readonly max: number };
+  readonly globalNorm: NormDistribution;
   /** The range test's suggestions (null when it did not run). */
-  readonly lrRange: { readonly steepest: number | null; readonly divergedAt: number | null } | null;
-  /** Examples trained on and held out. */
+  readonly lrRange: RangeSuggestions | null;
+  /** Examples trained on. */
   readonly trainExamples: number;
+  /** Examples held out (the last ones) to measure the loss on. */
   readonly heldOutExamples: number;
+}
+
+/** The distribution of the global gradient norm over a trial (finite values). */
+export interface NormDistribution {
+  /** The median. */
+  readonly median: number;
+  /** The 90th percentile. */
+  readonly p90: number;
+  /** The 99th percentile. */
+  readonly p99: number;
+  /** The largest. */
+  readonly max: number;
+}
+
+/** What the learning-rate range test suggested. */
+export interface RangeSuggestions {
+  /** The rate where the smoothed loss fell fastest, or null. */
+  readonly steepest: number | null;
+  /** The rate where the loss diverged, or null. */
+  readonly divergedAt: number | null;
 }
 
 /** What the JSON of a diagnosis holds: everything but the functions. */
 export interface DiagnosisJSON {
+  /** As {@link Diagnosis.healthy}. */
   readonly healthy: boolean;
+  /** As {@link Diagnosis.findings}. */
   readonly findings: readonly Finding[];
+  /** As {@link Diagnosis.prescriptions}, without `apply`. */
   readonly prescriptions: readonly Omit<Prescription, 'apply'>[];
+  /** As {@link Diagnosis.rejected}, without `apply`. */
   readonly rejected: readonly Omit<Prescription, 'apply'>[];
+  /** As {@link Diagnosis.measurements}. */
   readonly measurements: DiagnosisMeasurements;
 }
 
@@ -84,7 +120,24 @@ function change(v: Verification | null): string {
   return `${fmt(((v.loss - v.baselineLoss) / Math.abs(v.baselineLoss)) * 100)}%`;
 }
 
-/** The result of `diagnose()`: what is wrong, and what fixes it on this model, best first. */
+/**
+ * The result of `diagnose()`: what is wrong, and what fixes it on this model, best first. Dispose it when done.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { type Diagnosis, diagnose } from 'gradstab';
+ * const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [2] })] });
+ * model.compile({ optimizer: tf.train.sgd(0.1), loss: 'meanSquaredError' });
+ * const x = tf.randomNormal([64, 2], 0, 1, 'float32', 1);
+ * const y = tf.sum(x, 1, true);
+ * const diagnosis: Diagnosis = await diagnose(model, { x, y }, { steps: 20 });
+ * console.log(diagnosis.healthy); // true
+ * console.log(diagnosis.prescriptions.length); // 0
+ * console.log(JSON.stringify(diagnosis.toJSON().measurements.trend)); // "falling"
+ * diagnosis.dispose();
+ * ```
+ */
 export class Diagnosis {
   /** True when nothing was found that slows or stops learning (and so nothing is prescribed). */
   readonly healthy: boolean;

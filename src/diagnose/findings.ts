@@ -19,9 +19,11 @@ export type Severity = 'high' | 'medium' | 'low';
 
 /** One thing found, where, and the numbers it rests on. */
 export interface Finding {
+  /** What was found. */
   readonly kind: FindingKind;
   /** The layers involved (empty for findings about the whole training, such as the learning rate). */
   readonly layers: readonly string[];
+  /** How much it matters. */
   readonly severity: Severity;
   /** A sentence with the numbers. */
   readonly description: string;
@@ -116,10 +118,16 @@ export function findingsOf(m: Measurements, t: FindingThresholds = DEFAULT_FINDI
       kind: 'nonFinite',
       layers: nonFiniteLayers,
       severity: 'high',
-      description:
-        `NaN or Infinity in the gradients on ${m.report.counts.nonFinite} of ${m.report.steps} steps` +
-        (m.trend.firstNonFinite !== null ? `; the loss was not finite from step ${m.trend.firstNonFinite}` : '') +
-        '.',
+      description: [
+        m.report.counts.nonFinite > 0
+          ? `NaN or Infinity in the gradients on ${m.report.counts.nonFinite} of ${m.report.steps} steps`
+          : '',
+        m.trend.firstNonFinite !== null ? `the loss was not finite from step ${m.trend.firstNonFinite}` : '',
+      ]
+        .filter((part) => part !== '')
+        .join('; ')
+        .replace(/^./, (c) => c.toUpperCase())
+        .concat('.'),
       evidence: {
         nonFiniteSteps: m.report.counts.nonFinite,
         firstNonFiniteLoss: m.trend.firstNonFinite,

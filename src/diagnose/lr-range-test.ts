@@ -5,7 +5,7 @@ import { assertSingleTfjs } from '../internal/single-tfjs.js';
 import { fail, optionsObject, positiveFinite, wholeNumber } from '../internal/validate.js';
 import { checkData, checkModel } from './inputs.js';
 import { trainSteps } from './trial.js';
-import { cloneModel, freshOptimizer, setLearningRate } from './trial-model.js';
+import { cloneModel, disposeOptimizer, freshOptimizer, setLearningRate } from './trial-model.js';
 
 const FN = 'lrRangeTest';
 
@@ -219,7 +219,7 @@ async function run(modelArg: unknown, dataArg: unknown, options: unknown): Promi
     }
     return await sweep(copy, optimizer, data, s);
   } finally {
-    optimizer?.dispose();
+    if (optimizer) disposeOptimizer(optimizer);
     copy.dispose();
   }
 }

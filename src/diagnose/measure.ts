@@ -7,7 +7,7 @@ import type { Measurements } from './findings.js';
 import { lossTrend } from './loss-trend.js';
 import { type LossIdentifier, lrRangeTest } from './lr-range-test.js';
 import { type Examples, heldOutLoss, trainSteps } from './trial.js';
-import { cloneModel, learningRateOf } from './trial-model.js';
+import { cloneModel, disposeOptimizer, learningRateOf } from './trial-model.js';
 
 /** How long the baseline trial and the range test run. */
 export interface MeasureSettings {
@@ -96,7 +96,7 @@ export async function measureBaseline(
       heldOutAfter,
     };
   } finally {
-    optimizer.dispose();
+    disposeOptimizer(optimizer);
     monitor.dispose();
     copy.dispose();
   }

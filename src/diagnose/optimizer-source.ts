@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { isInstance } from '../internal/identity.js';
 import { fail } from '../internal/validate.js';
 import { TransformedOptimizer } from '../optimizer/transformed-optimizer.js';
-import { freshOptimizer, learningRateOf, setLearningRate } from './trial-model.js';
+import { disposeOptimizer, freshOptimizer, learningRateOf, setLearningRate } from './trial-model.js';
 
 /** Where a diagnosis gets its optimizers: a factory, or an optimizer whose class and configuration it copies. */
 export type OptimizerSource = tf.Optimizer | (() => tf.Optimizer);
@@ -35,7 +35,7 @@ export function optimizerMaker(fn: string, source: OptimizerSource): OptimizerMa
     const template = freshOptimizer(fn, source); // checks now that the class is registered
     const className = template.getClassName();
     const config = template.getConfig();
-    template.dispose();
+    disposeOptimizer(template);
     make = () => freshOptimizer(fn, { getClassName: () => className, getConfig: () => config } as tf.Optimizer);
   } else {
     fail(fn, 'options.optimizer must be a tf.Optimizer or a function that makes one', source);
@@ -46,7 +46,7 @@ export function optimizerMaker(fn: string, source: OptimizerSource): OptimizerMa
   const className = inner.getClassName();
   const config = inner.getConfig();
   const wrapped = isInstance(TransformedOptimizer, sample);
-  sample.dispose();
+  disposeOptimizer(sample);
   const maker = (rate?: number): tf.Optimizer => {
     const optimizer = make();
     if (rate !== undefined) setLearningRate(fn, optimizer, rate);

@@ -56,3 +56,15 @@ export function learningRateOf(optimizer: tf.Optimizer): number {
   const rate = (target as unknown as { learningRate?: unknown }).learningRate;
   return typeof rate === 'number' ? rate : Number.NaN;
 }
+
+/**
+ * Disposes an optimizer made for a trial, and what tfjs's own `dispose` forgets: `MomentumOptimizer.dispose()`
+ * (tfjs 4.22) frees its momentum scalar and accumulators but not the learning-rate scalar it inherits from SGD,
+ * one tensor leaked per optimizer (and per trial of a diagnosis) unless it is freed here.
+ */
+export function disposeOptimizer(optimizer: tf.Optimizer): void {
+  const target = rateHolder(optimizer);
+  optimizer.dispose();
+  const rate = (target as unknown as { c?: unknown }).c;
+  if (target.getClassName() === 'Momentum' && rate instanceof tf.Tensor && !rate.isDisposed) rate.dispose();
+}

@@ -9,7 +9,10 @@ export interface Verification {
   readonly baselineLoss: number;
   /** The changed model's loss on the held-out examples after the trial. */
   readonly loss: number;
-  /** Whether `loss` beats `baselineLoss` by the diagnosis's `minImprovement` (a finite loss beats a non-finite one). */
+  /**
+   * Whether `loss` beats `baselineLoss` by the diagnosis's `minImprovement`; when `baselineLoss` is not finite, whether
+   * it beats the unchanged model's loss before training (a candidate that ends worse than that fixed nothing).
+   */
   readonly improved: boolean;
   /** The changed model's training loss at each step (for a plot beside the baseline's). */
   readonly losses: readonly number[];

@@ -234,6 +234,19 @@ describe('diagnose', () => {
     tf.dispose(data);
   });
 
+  it("frees what tfjs's MomentumOptimizer.dispose() forgets: 0 tensors left with momentum trials", async () => {
+    const data = targets(9);
+    const model = linear(3);
+    const left = await tensorsLeftBy(async () => {
+      const d = await diagnose(model, data, { ...fast, optimizer: () => tf.train.momentum(3, 0.9), maxCandidates: 2 });
+      expect(d.rejected.length + d.prescriptions.length).toBeGreaterThan(0);
+      d.dispose();
+    });
+    expect(left).toBe(0);
+    model.dispose();
+    tf.dispose(data);
+  });
+
   it('serializes to JSON without the functions, and refuses to apply a prescription once disposed', async () => {
     const data = targets(8);
     const model = linear(3);
@@ -245,7 +258,8 @@ describe('diagnose', () => {
     expect(json.measurements.steps).toBe(30);
     d.dispose();
     d.dispose(); // twice is fine
-    const applied = await d.prescriptions[0]?.apply(model).catch((e) => e);
+    const appliable = [...d.prescriptions, ...d.rejected].find((p) => p.kind !== 'architecture');
+    const applied = await appliable?.apply(model).catch((e) => e);
     expect(applied).toBeInstanceOf(GradStabError);
     expect(String(applied)).toMatch(/disposed/);
     model.dispose();
