@@ -3,7 +3,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { initializerFor } from '../initializers/initializer-for.js';
 import { lsuv } from '../initializers/lsuv.js';
 import { clipOptimizer } from '../optimizer/clip-optimizer.js';
-import { type Finding, type FindingKind, quantileOf } from './findings.js';
+import { type Finding, type FindingKind, quantileOf, rangeFell } from './findings.js';
 import type { BaselineMeasurements } from './measure.js';
 import {
   activationOf,
@@ -12,6 +12,7 @@ import {
   matchInitializers,
   rebuildModel,
   replaceRelu,
+  resetBiases,
   SATURATING,
 } from './model-edits.js';
 import type { OptimizerMaker } from './optimizer-source.js';
@@ -95,17 +96,47 @@ function layerInfos(model: tfl.LayersModel): LayerInfo[] {
   });
 }
 
-/** The standard deviation of each dense/conv kernel, read asynchronously. */
-export async function kernelStds(model: tfl.LayersModel): Promise<Map<string, { std: number; shape: number[] }>> {
-  const out = new Map<string, { std: number; shape: number[] }>();
+/** What {@link kernelStats} measures of a layer's weights. */
+interface KernelStats {
+  /** The kernel's standard deviation. */
+  readonly std: number;
+  readonly shape: number[];
+  /** The bias's mean (0 without a bias). */
+  readonly biasMean: number;
+}
+
+/** The standard deviation of each dense/conv kernel and the mean of its bias, read asynchronously. */
+export async function kernelStats(model: tfl.LayersModel): Promise<Map<string, KernelStats>> {
+  const out = new Map<string, KernelStats>();
   for (const layer of model.layers) {
     const kernel = layer.trainableWeights.find((w) => /kernel/.test(w.originalName) && !/recurrent/.test(w.name));
     if (!kernel || !('kernelInitializer' in (layer.getConfig() as object))) continue;
+    const bias = layer.trainableWeights.find((w) => /bias/.test(w.originalName));
     const value = kernel.read();
-    const std = tf.tidy(() => tf.sqrt(tf.moments(value).variance));
-    const [s] = await std.data();
-    std.dispose();
-    out.set(layer.name, { std: s as number, shape: [...value.shape] });
+    const figures = tf.tidy(() =>
+      tf.stack([tf.sqrt(tf.moments(value).variance), bias ? tf.mean(bias.read()) : tf.scalar(0)]),
+    );
+    const [std, biasMean] = await figures.data();
+    figures.dispose();
+    out.set(layer.name, { std: std as number, shape: [...value.shape], biasMean: biasMean as number });
+  }
+  return out;
+}
+
+/**
+ * Layers whose bias holds their units below zero: a mean bias below minus half the pre-activation's scale
+ * (kernel std x sqrt(fan-in), for inputs of unit scale), so most units start, and stay, dead.
+ */
+function negativeBiasLayers(
+  layers: readonly string[],
+  stats: Map<string, KernelStats>,
+): { layer: string; biasMean: number }[] {
+  const out: { layer: string; biasMean: number }[] = [];
+  for (const layer of layers) {
+    const st = stats.get(layer);
+    if (!st) continue;
+    const fanIn = st.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    if (st.biasMean < -0.5 * st.std * Math.sqrt(fanIn)) out.push({ layer, biasMean: st.biasMean });
   }
   return out;
 }
@@ -113,7 +144,7 @@ export async function kernelStds(model: tfl.LayersModel): Promise<Map<string, { 
 /** The layers whose kernel's standard deviation is off what `initializerFor` their activation gives. */
 function mismatchedInitializers(
   infos: readonly LayerInfo[],
-  stds: Map<string, { std: number; shape: number[] }>,
+  stds: Map<string, KernelStats>,
 ): { layer: string; activation: string; std: number; target: number }[] {
   const out: { layer: string; activation: string; std: number; target: number }[] = [];
   for (const info of infos) {
@@ -174,11 +205,24 @@ function trialNorms(m: BaselineMeasurements): number[] {
   return m.globalNorms.slice(0, Math.max(1, end)).filter((n) => Number.isFinite(n) && n > 0);
 }
 
-/** Whether the range test's smoothed loss fell by 10% or more from its start before it diverged. */
-function rangeFell(range: NonNullable<BaselineMeasurements['lrRange']>): boolean {
-  const smoothed = range.smoothedLosses.filter(Number.isFinite);
-  const first = smoothed[0];
-  return first !== undefined && Math.min(...smoothed) < first - 0.1 * Math.abs(first);
+/**
+ * The learning rate the range test suggests: the smaller of its two usual suggestions, the steepest descent
+ * (Lightning's, unless it lies a hundredth of the lowest loss's rate or further below it: a wiggle of the flat
+ * start) and a tenth of the lowest loss's rate (fastai's `minimum`), and at most a quarter of where it diverged; the steepest point alone overshot over longer runs in the zoo (0.74 where 0.1 trains best). Null when
+ * the test gave no trusted steepest rate.
+ */
+function rangeSuggestion(range: BaselineMeasurements['lrRange']): { rate: number; why: string } | null {
+  if (range?.steepest == null) return null;
+  // A steepest point far below the valley (a hundredth of the lowest loss's rate) is a wiggle of the flat start.
+  const steepest = range.steepest >= range.minimum / 100 ? range.steepest : Number.POSITIVE_INFINITY;
+  let rate = Math.min(steepest, range.minimum / 10);
+  if (range.divergedAt != null) rate = Math.min(rate, range.divergedAt / 4);
+  return {
+    rate,
+    why:
+      `the range test's loss fell fastest at ${fmt(range.steepest)} and was lowest at ${fmt(range.minimum)}` +
+      (range.divergedAt != null ? `, diverged at ${fmt(range.divergedAt)}` : ''),
+  };
 }
 
 /**
@@ -255,9 +299,13 @@ export async function candidatesFor(
   );
   const lowerRate = (): Candidate | null => {
     if (!Number.isFinite(lr)) return null;
-    if (range?.steepest != null && range.steepest < lr / 2) {
-      const cap = range.divergedAt != null ? Math.min(range.steepest, range.divergedAt / 4) : range.steepest;
-      return learningRate(cap, `the range test's loss fell fastest at ${fmt(range.steepest)}`, rateKinds);
+    const suggested = rangeSuggestion(range);
+    if (suggested !== null && suggested.rate < lr / 2) return learningRate(suggested.rate, suggested.why, rateKinds);
+    if (range && range.minimum / 10 < lr) {
+      // fastai's `minimum` suggestion: a tenth of the rate at the lowest loss, trusted even when the sweep's loss
+      // barely fell (the lowest point is where it was still safe).
+      const why = `a tenth of the rate of the range test's lowest loss, ${fmt(range.minimum)}`;
+      return learningRate(range.minimum / 10, why, rateKinds);
     }
     if (range?.divergedAt != null && range.divergedAt / 10 < lr) {
       const why = `a tenth of where the range test diverged, ${fmt(range.divergedAt)}`;
@@ -266,7 +314,7 @@ export async function candidatesFor(
     return learningRate(lr / 10, 'a tenth: the range test gave no usable rate below it', rateKinds);
   };
 
-  const stds = await kernelStds(model);
+  const stds = await kernelStats(model);
   const mismatched = mismatchedInitializers(infos, stds);
   const initializer = (addresses: FindingKind[]): Candidate | null => {
     if (mismatched.length === 0) return null;
@@ -345,6 +393,31 @@ export async function candidatesFor(
         }
       : null;
 
+  const zeroBiases = (): Candidate | null => {
+    // Every layer whose bias holds it below zero, not only those the probe found dead: an earlier one with a
+    // negative bias passes on a few live units and is not counted dead, yet starves the rest.
+    const negative = negativeBiasLayers(
+      infos.filter((i) => i.hasKernel).map((i) => i.name),
+      stds,
+    );
+    if (negative.length === 0) return null;
+    const layers = negative.map((x) => x.layer);
+    const edit = resetBiases(layers, seed);
+    const first = negative[0] as (typeof negative)[number];
+    const activation = infos.find((i) => i.name === first.layer)?.activation ?? 'relu';
+    return {
+      kind: 'initializer',
+      description:
+        `Re-initialize ${names(layers)} with zero biases and the kernel initializer their activation calls for: ` +
+        `${first.layer}'s mean bias is ${fmt(first.biasMean)}, which holds its units below zero.`,
+      code: `// ${layers.join(', ')}:\nbiasInitializer: 'zeros',\nkernelInitializer: initializerFor('${activation}'),`,
+      layers,
+      settings: Object.fromEntries(negative.map((x) => [x.layer, 'zeros'])),
+      addresses: ['deadUnits'],
+      build: edited(fn, edit, (changed) => changed),
+    };
+  };
+
   const leaky = (layers: readonly string[], to: 'leakyRelu' | 'elu'): Candidate | null => {
     const relu = layers.filter((l) =>
       ['relu', 'Relu', 'relu6'].includes(infos.find((i) => i.name === l)?.activation ?? ''),
@@ -388,16 +461,17 @@ export async function candidatesFor(
         push(initializer(['saturated']));
         break;
       case 'deadUnits':
+        push(zeroBiases());
         push(leaky(f.layers, 'leakyRelu'));
         push(leaky(f.layers, 'elu'));
         push(initializer(['deadUnits']));
         break;
       case 'learningRateTooLow':
-        if (range?.steepest != null && range.steepest > lr) {
-          const cap = range.divergedAt != null ? Math.min(range.steepest, range.divergedAt / 4) : range.steepest;
-          add(
-            learningRate(cap, `the range test's loss fell fastest at ${fmt(range.steepest)}`, ['learningRateTooLow']),
-          );
+        {
+          const suggested = rangeSuggestion(range);
+          if (suggested !== null && suggested.rate > lr) {
+            add(learningRate(suggested.rate, suggested.why, ['learningRateTooLow']));
+          }
         }
         break;
     }

@@ -12,11 +12,11 @@ import {
 } from './candidates.js';
 import { Diagnosis } from './diagnosis.js';
 import { findingsOf, normDistribution } from './findings.js';
-import { checkData, checkModel, collectDataset, isDataset } from './inputs.js';
+import { checkData, checkModel, collectDataset, isDataset, isLossIdentifier } from './inputs.js';
 import type { LossIdentifier, TrainingData } from './lr-range-test.js';
 import { measureBaseline } from './measure.js';
 import { type OptimizerSource, optimizerMaker } from './optimizer-source.js';
-import { rowsOf, splitExamples } from './trial.js';
+import { gatherRows, rowsOf, seededPermutation, splitExamples } from './trial.js';
 import { disposeOptimizer } from './trial-model.js';
 import { beats, runTrial, type Verification } from './verify.js';
 
@@ -53,8 +53,13 @@ export interface DiagnoseOptions {
   readonly batchSize?: number;
   /** The share of the examples held out to measure the loss on (the last ones), in (0, 0.5]. Defaults to 0.2. */
   readonly heldOutFraction?: number;
-  /** At most this many examples are read from a `tf.data.Dataset`: a whole number >= 2. Defaults to 2048. */
+  /** At most this many examples are used (read from a `tf.data.Dataset`, or taken from the tensors): a whole number >= 2. Defaults to 2048. */
   readonly maxExamples?: number;
+  /**
+   * Put the examples in a random order (seeded by `seed`) before the last `heldOutFraction` are held out, as
+   * `fit`'s `shuffle`. Defaults to true; false keeps the order given (a time series, say).
+   */
+  readonly shuffle?: boolean;
   /** Train each candidate and keep only those that beat the unchanged model. Defaults to true. */
   readonly verify?: boolean;
   /** At most this many candidates are verified, in the order they were derived: 1 to 20. Defaults to 4. */
@@ -91,6 +96,7 @@ interface Settings {
   readonly heldOutFraction: number;
   readonly maxExamples: number;
   readonly verify: boolean;
+  readonly shuffle: boolean;
   readonly maxCandidates: number;
   readonly minImprovement: number;
   readonly seed: number;
@@ -105,6 +111,7 @@ const KEYS = [
   'heldOutFraction',
   'maxExamples',
   'verify',
+  'shuffle',
   'maxCandidates',
   'minImprovement',
   'seed',
@@ -124,8 +131,8 @@ function resolveOptions(o: Partial<DiagnoseOptions>): Settings {
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
     fail(FN, 'onProgress must be a function', o.onProgress);
   }
-  if (o.loss !== undefined && typeof o.loss !== 'string' && typeof o.loss !== 'function') {
-    fail(FN, 'loss must be a tf.layers loss name or a function', o.loss);
+  if (o.loss !== undefined && !isLossIdentifier(o.loss)) {
+    fail(FN, 'loss must be a tf.layers loss name or a function (or, per output, an array or object of them)', o.loss);
   }
   if (o.signal !== undefined && typeof (o.signal as AbortSignal | null)?.throwIfAborted !== 'function') {
     fail(FN, 'signal must be an AbortSignal', o.signal);
@@ -137,6 +144,7 @@ function resolveOptions(o: Partial<DiagnoseOptions>): Settings {
     heldOutFraction,
     maxExamples: wholeNumber(FN, 'maxExamples', o.maxExamples ?? 2048, 2, false, 2 ** 31 - 1),
     verify: booleanValue(FN, 'verify', o.verify ?? true),
+    shuffle: booleanValue(FN, 'shuffle', o.shuffle ?? true),
     maxCandidates: wholeNumber(FN, 'maxCandidates', o.maxCandidates ?? 4, 1, false, 20),
     minImprovement,
     seed: finiteNumber(FN, 'seed', o.seed ?? 1),
@@ -202,8 +210,20 @@ async function run(modelArg: unknown, dataArg: unknown, options: unknown): Promi
   if (loss === undefined) fail(FN, 'the model must be compiled, or options.loss given', model, 'no loss');
   const source = o.optimizer ?? model.optimizer;
   if (!source) fail(FN, 'the model must be compiled, or options.optimizer given', model, 'no optimizer');
-  const makeOptimizer = optimizerMaker(FN, source);
+  const makeOptimizer = optimizerMaker(FN, source, [model.optimizer]);
   o.signal?.throwIfAborted();
+  // An error thrown by the user's onProgress is theirs, passed on as it is (not taken for a tfjs refusal).
+  let userError: { error: unknown } | null = null;
+  const onProgress = o.onProgress
+    ? (p: DiagnoseProgress) => {
+        try {
+          o.onProgress?.(p);
+        } catch (error) {
+          userError = { error };
+          throw error;
+        }
+      }
+    : undefined;
 
   const owned: tf.Tensor[] = [];
   let context: BuildContext | null = null;
@@ -217,17 +237,25 @@ async function run(modelArg: unknown, dataArg: unknown, options: unknown): Promi
       all = checkData(FN, dataArg, model);
     }
     if (all.examples < 2) fail(FN, 'data must hold at least 2 examples (to train on and to hold out)', all.examples);
-    const heldOutCount = Math.max(1, Math.min(all.examples - 1, Math.round(all.examples * s.heldOutFraction)));
-    const { train, heldOut } = splitExamples({ x: all.x, y: all.y, count: all.examples }, heldOutCount);
-    owned.push(...train.x, ...train.y, ...heldOut.x, ...heldOut.y);
-    context = {
-      makeOptimizer,
-      loss,
-      lsuvBatch: rowsOf(train.x, 0, Math.min(train.count, 256)),
-      seed: s.seed,
+    // At most maxExamples, in a seeded random order (data sorted by class would otherwise hold out one class and
+    // train on the rest in order), as fit's shuffle.
+    const count = Math.min(all.examples, s.maxExamples);
+    const order = s.shuffle ? seededPermutation(all.examples, s.seed).slice(0, count) : null;
+    const picked = {
+      x: all.x.map((t) => (order ? gatherRows(t, order) : (rowsOf([t], 0, count)[0] as tf.Tensor))),
+      y: all.y.map((t) => (order ? gatherRows(t, order) : (rowsOf([t], 0, count)[0] as tf.Tensor))),
+      count,
     };
+    owned.push(...picked.x, ...picked.y);
+    const heldOutCount = Math.max(1, Math.min(count - 1, Math.round(count * s.heldOutFraction)));
+    const { train, heldOut } = splitExamples(picked, heldOutCount);
+    owned.push(...train.x, ...train.y, ...heldOut.x, ...heldOut.y);
+    // Up to 256 training rows: LSUV measures on them, and the probe counts dead and saturated units on them (the
+    // held-out rows can be too few: with 2 of them, half the units of a healthy ReLU layer read as dead).
+    const trainRows = rowsOf(train.x, 0, Math.min(train.count, 256));
+    context = { makeOptimizer, loss, lsuvBatch: trainRows, seed: s.seed };
 
-    const progress = tracker(s, o.onProgress);
+    const progress = tracker(s, onProgress);
     let measured: Awaited<ReturnType<typeof measureBaseline>>;
     try {
       measured = await measureBaseline(FN, model, train, heldOut, makeOptimizer, loss, {
@@ -235,10 +263,11 @@ async function run(modelArg: unknown, dataArg: unknown, options: unknown): Promi
         batchSize: s.batchSize,
         rangeSteps: s.rangeSteps,
         onStep: (stage, step, steps) => progress.step(stage, step, steps, null),
+        probeInputs: trainRows,
         ...(o.signal ? { signal: o.signal } : {}),
       });
     } catch (err) {
-      if (err instanceof GradStabError || (o.signal?.aborted ?? false)) throw err;
+      if (err instanceof GradStabError || (o.signal?.aborted ?? false) || userError) throw err;
       fail(FN, 'the model must train on the data with the loss (tfjs refused)', loss, `${String(loss)}: ${err}`);
     }
     const findings = findingsOf(measured);
@@ -250,9 +279,12 @@ async function run(modelArg: unknown, dataArg: unknown, options: unknown): Promi
     const chosen = s.verify ? candidates.slice(0, s.maxCandidates) : candidates;
     progress.plan(s.verify ? chosen.length : 0);
 
-    // What a candidate must beat: the unchanged model's loss after the trial, or, when that is not finite, the loss
-    // it started from (a candidate that ends worse than the untrained model has fixed nothing).
-    const reference = Number.isFinite(measured.heldOutAfter) ? measured.heldOutAfter : measured.heldOutBefore;
+    // What a candidate must beat: the unchanged model's loss after the trial, and the loss it started from (a
+    // candidate that ends worse than the untrained model has fixed nothing), the lower of the finite ones.
+    const reference = Math.min(
+      ...[measured.heldOutAfter, measured.heldOutBefore].filter(Number.isFinite),
+      Number.POSITIVE_INFINITY,
+    );
     const tried: { candidate: Candidate; verified: Verification | null }[] = [];
     for (const candidate of chosen) {
       if (!s.verify || !candidate.build) {
@@ -260,8 +292,9 @@ async function run(modelArg: unknown, dataArg: unknown, options: unknown): Promi
         continue;
       }
       o.signal?.throwIfAborted();
-      const built = await candidate.build(model, context);
+      let built: Awaited<ReturnType<NonNullable<Candidate['build']>>> | undefined;
       try {
+        built = await candidate.build(model, context);
         const trial = await runTrial(
           built,
           train,
@@ -279,11 +312,29 @@ async function run(modelArg: unknown, dataArg: unknown, options: unknown): Promi
             loss: trial.heldOutLoss,
             improved: beats(trial.heldOutLoss, reference, s.minImprovement),
             losses: trial.losses,
+            error: null,
+          },
+        });
+      } catch (err) {
+        if ((o.signal?.aborted ?? false) || userError) throw err;
+        // One candidate that tfjs cannot build or train is a rejected candidate, not a failed diagnosis.
+        const error = err instanceof Error ? err.message : String(err);
+        tried.push({
+          candidate,
+          verified: {
+            steps: 0,
+            baselineLoss: measured.heldOutAfter,
+            loss: Number.NaN,
+            improved: false,
+            losses: [],
+            error,
           },
         });
       } finally {
-        disposeOptimizer(built.optimizer);
-        built.model.dispose();
+        if (built) {
+          disposeOptimizer(built.optimizer);
+          built.model.dispose();
+        }
       }
       progress.candidateDone();
     }
@@ -294,6 +345,11 @@ async function run(modelArg: unknown, dataArg: unknown, options: unknown): Promi
       const advice = architectureAdvice(findings);
       if (advice) prescribed = [{ candidate: advice, verified: null }];
     }
+    // The training rows stay with the diagnosis only for an LSUV prescription's apply().
+    const keepRows = tried.some((t) => t.candidate.kind === 'lsuv');
+    const kept: BuildContext = keepRows ? context : { ...context, lsuvBatch: [] };
+    if (!keepRows) tf.dispose([...context.lsuvBatch]);
+    context = null;
     const diagnosis = new Diagnosis(
       FN,
       healthy,
@@ -314,9 +370,8 @@ async function run(modelArg: unknown, dataArg: unknown, options: unknown): Promi
         trainExamples: train.count,
         heldOutExamples: heldOut.count,
       },
-      context,
+      kept,
     );
-    context = null; // the diagnosis owns the batch now
     return diagnosis;
   } finally {
     tf.dispose(owned);

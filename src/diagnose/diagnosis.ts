@@ -215,7 +215,7 @@ export class Diagnosis {
         p.kind,
         fmt(p.verified?.loss),
         change(p.verified),
-        p.description,
+        p.verified?.error ? `${p.description} [could not be trained: ${p.verified.error}]` : p.description,
       ]);
     const header = ['#', 'kind', 'held-out', 'vs baseline', 'prescription'];
     if (this.prescriptions.length > 0) {

@@ -60,11 +60,18 @@ export interface FindingThresholds {
   readonly tooLowFactor: number;
   /** A learning rate at or above this share of the range test's divergence point is too high. Defaults to 0.5. */
   readonly tooHighShare: number;
-  /** A held-out loss that ends the trial above this multiple of its start is an unstable loss. Defaults to 1.5. */
+  /** A held-out loss that ends the trial above this multiple of its start is an unstable loss. Defaults to 1.25. */
   readonly heldOutRise: number;
+  /** A largest global norm this many times the median is a spike, an exploding gradient. Defaults to 100. */
+  readonly spikeRatio: number;
 }
 
-export const DEFAULT_FINDING_THRESHOLDS: FindingThresholds = { tooLowFactor: 10, tooHighShare: 0.5, heldOutRise: 1.5 };
+export const DEFAULT_FINDING_THRESHOLDS: FindingThresholds = {
+  tooLowFactor: 10,
+  tooHighShare: 0.5,
+  heldOutRise: 1.25,
+  spikeRatio: 100,
+};
 
 /** Linear-interpolation quantile of the finite values (NaN when there is none). */
 export function quantileOf(values: readonly number[], q: number): number {
@@ -103,6 +110,44 @@ function depthRatios(report: HealthReport, layers: readonly string[]): string {
     .join(', ');
 }
 
+/** Whether the range test's smoothed loss fell by 10% or more from its start before it diverged. */
+export function rangeFell(range: LrRangeTestResult): boolean {
+  const smoothed = range.smoothedLosses.filter(Number.isFinite);
+  const first = smoothed[0];
+  return first !== undefined && Math.min(...smoothed) < first - 0.1 * Math.abs(first);
+}
+
+/**
+ * Exploding gradients as Pascanu et al. (2013) describe them in recurrent nets: a global norm that is typically
+ * modest but spikes by orders of magnitude on a few steps (the cliffs of the loss surface), which the depth
+ * profile does not show. Found when the largest finite norm is `spikeRatio` times the median or more; the layers
+ * named are those whose own largest norm is that far above their typical one.
+ */
+function normSpikes(m: Measurements, norms: ReturnType<typeof normDistribution>, t: FindingThresholds): Finding | null {
+  if (!(norms.median > 0) || !(norms.max >= t.spikeRatio * norms.median)) return null;
+  const layers = m.report.layers.filter((l) => l.maxNorm >= t.spikeRatio * l.typicalNorm).map((l) => l.layer);
+  const ratio = norms.max / norms.median;
+  const spikes = m.globalNorms.filter((n) => Number.isFinite(n) && n >= t.spikeRatio * norms.median).length;
+  return {
+    kind: 'exploding',
+    layers,
+    severity: 'medium',
+    description:
+      `Exploding gradients: the global gradient norm spiked to ${fmt(norms.max)}, ${fmt(ratio)} times its median ` +
+      `${fmt(norms.median)}, on ${spikes} of ${m.globalNorms.length} steps` +
+      (layers.length > 0 ? ` (in ${layers.join(', ')})` : '') +
+      '.',
+    evidence: {
+      spikeSteps: spikes,
+      spikeRatio: ratio,
+      normMedian: norms.median,
+      normP90: norms.p90,
+      normP99: norms.p99,
+      normMax: norms.max,
+    },
+  };
+}
+
 /**
  * Turns a trial's measurements into findings, worst first: non-finite gradients or losses, vanishing and exploding
  * layers (the monitor's verdicts), dead and saturated units (the activation probe, after the trial when it ran to
@@ -137,7 +182,13 @@ export function findingsOf(m: Measurements, t: FindingThresholds = DEFAULT_FINDI
   }
   for (const kind of ['exploding', 'vanishing'] as const) {
     const layers = verdictLayers(m.report, kind);
-    if (layers.length === 0) continue;
+    if (layers.length === 0) {
+      if (kind === 'exploding') {
+        const spiking = normSpikes(m, norms, t);
+        if (spiking) found.push(spiking);
+      }
+      continue;
+    }
     const steps = m.report.counts[kind];
     found.push({
       kind,
@@ -194,6 +245,7 @@ export function findingsOf(m: Measurements, t: FindingThresholds = DEFAULT_FINDI
   } else if (
     m.trend.kind === 'flat' &&
     range?.steepest != null &&
+    rangeFell(range) && // a flat sweep's steepest point is noise
     range.steepest >= t.tooLowFactor * m.learningRate &&
     !found.some((f) => f.kind === 'vanishing' || f.kind === 'deadUnits' || f.kind === 'saturated')
   ) {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { fail } from '../internal/validate.js';
+import { fail, isPlainObject } from '../internal/validate.js';
 
 /** A built `tf.LayersModel`, or a GradStabError from `fn`. */
 export function checkModel(fn: string, model: unknown): tfl.LayersModel {
@@ -10,6 +10,13 @@ export function checkModel(fn: string, model: unknown): tfl.LayersModel {
   }
   if (!Array.isArray(m.inputs) || m.inputs.length === 0) {
     fail(fn, 'model must be built, with inputs (give its first layer an inputShape)', model, 'a model with no inputs');
+  }
+  for (const w of (m as tfl.LayersModel).weights) {
+    try {
+      w.read();
+    } catch {
+      fail(fn, 'model must not be disposed', model, `a model whose weight ${JSON.stringify(w.name)} is disposed`);
+    }
   }
   return m as tfl.LayersModel;
 }
@@ -131,4 +138,12 @@ export async function collectDataset(
     for (const list of [...xs, ...ys]) if (list.length > 1) tf.dispose(list);
   }
   return joined;
+}
+
+/** Whether a value is a loss `model.compile` takes: a name, a function, or an array or plain object of them. */
+export function isLossIdentifier(value: unknown): boolean {
+  const one = (v: unknown) => typeof v === 'string' || typeof v === 'function';
+  if (one(value)) return true;
+  if (Array.isArray(value)) return value.length > 0 && value.every(one);
+  return isPlainObject(value) && Object.keys(value).length > 0 && Object.values(value).every(one);
 }

@@ -3,7 +3,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { GradStabError } from '../errors.js';
 import { assertSingleTfjs } from '../internal/single-tfjs.js';
 import { fail, optionsObject, positiveFinite, wholeNumber } from '../internal/validate.js';
-import { checkData, checkModel } from './inputs.js';
+import { checkData, checkModel, isLossIdentifier } from './inputs.js';
 import { trainSteps } from './trial.js';
 import { cloneModel, disposeOptimizer, freshOptimizer, setLearningRate } from './trial-model.js';
 
@@ -17,8 +17,15 @@ export interface TrainingData {
   readonly y: tf.Tensor | readonly tf.Tensor[];
 }
 
-/** A loss as `model.compile` takes it: a tf.layers loss name or a function of targets and predictions. */
-export type LossIdentifier = string | ((yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor);
+/**
+ * A loss as `model.compile` takes it: a tf.layers loss name or a function of targets and predictions, or for a
+ * model with several outputs one per output (an array in output order, or an object by output name).
+ */
+export type LossIdentifier =
+  | string
+  | ((yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor)
+  | readonly (string | ((yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor))[]
+  | { readonly [outputName: string]: string | ((yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor) };
 
 /** Options of {@link lrRangeTest}. Each field says its default. */
 export interface LrRangeTestOptions {
@@ -114,8 +121,8 @@ function resolveOptions(options: unknown): Settings {
   for (const key of ['optimizer', 'onProgress'] as const) {
     if (o[key] !== undefined && typeof o[key] !== 'function') fail(FN, `${key} must be a function`, o[key]);
   }
-  if (o.loss !== undefined && typeof o.loss !== 'string' && typeof o.loss !== 'function') {
-    fail(FN, 'loss must be a tf.layers loss name or a function', o.loss);
+  if (o.loss !== undefined && !isLossIdentifier(o.loss)) {
+    fail(FN, 'loss must be a tf.layers loss name or a function (or, per output, an array or object of them)', o.loss);
   }
   const signal = o.signal;
   const isSignal = (v: unknown): boolean =>

@@ -20,6 +20,8 @@ export interface MeasureSettings {
   readonly onStep?: (stage: 'baseline' | 'rangeTest', step: number, steps: number) => void;
   /** Checked before each step: an aborted signal ends the measurement with its reason. */
   readonly signal?: AbortSignal;
+  /** The inputs the activations are probed on (one tensor per model input). Defaults to the held-out inputs. */
+  readonly probeInputs?: readonly tf.Tensor[];
 }
 
 /** What {@link measureBaseline} adds to the {@link Measurements}: the held-out loss before and after the trial. */
@@ -33,7 +35,7 @@ const one = (list: readonly tf.Tensor[]): tf.Tensor | tf.Tensor[] =>
 
 /**
  * The baseline trial behind a diagnosis: a copy of the model, trained with a fresh optimizer from `makeOptimizer` for
- * `steps` steps with a monitor recording every step, its activations probed on the held-out inputs before and
+ * `steps` steps with a monitor recording every step, its activations probed (on `probeInputs`) before and
  * after, its held-out loss measured before and after, and (when `rangeSteps` > 0) a learning-rate range test from
  * the starting weights. The model is untouched and everything made is freed; the figures are read asynchronously.
  */
@@ -47,11 +49,15 @@ export async function measureBaseline(
   settings: MeasureSettings,
 ): Promise<BaselineMeasurements> {
   const copy = await cloneModel(fn, model);
-  const monitor = new GradientHealthMonitor({ every: 1, historySize: Math.max(1, settings.steps) });
-  const inner = makeOptimizer();
-  const optimizer = withTransforms(inner, monitor.tap);
+  let monitor: GradientHealthMonitor | undefined;
+  let inner: tf.Optimizer | undefined;
+  let optimizer: tf.Optimizer | undefined;
   try {
-    const probeAtStart = await probeActivations(copy, one(heldOut.x));
+    monitor = new GradientHealthMonitor({ every: 1, historySize: Math.max(1, settings.steps) });
+    inner = makeOptimizer();
+    optimizer = withTransforms(inner, monitor.tap);
+    const probeX = one(settings.probeInputs ?? heldOut.x);
+    const probeAtStart = await probeActivations(copy, probeX);
     copy.compile({ optimizer, loss: loss as string });
     const heldOutBefore = await heldOutLoss(copy, heldOut, settings.batchSize);
     const losses: number[] = [];
@@ -65,7 +71,7 @@ export async function measureBaseline(
     });
     await monitor.flush();
     const finished = losses.every(Number.isFinite);
-    const probeAfter = finished ? await probeActivations(copy, one(heldOut.x)) : null;
+    const probeAfter = finished ? await probeActivations(copy, probeX) : null;
     const heldOutAfter = await heldOutLoss(copy, heldOut, settings.batchSize);
     const lrRange =
       settings.rangeSteps > 0
@@ -96,8 +102,9 @@ export async function measureBaseline(
       heldOutAfter,
     };
   } finally {
-    disposeOptimizer(optimizer);
-    monitor.dispose();
+    if (optimizer) disposeOptimizer(optimizer);
+    else if (inner) disposeOptimizer(inner);
+    monitor?.dispose();
     copy.dispose();
   }
 }

@@ -23,12 +23,28 @@ export interface OptimizerMaker {
  * do not reach the copies, and it may be disposed); a factory is called for each copy and must return a new
  * `tf.Optimizer` every time.
  */
-export function optimizerMaker(fn: string, source: OptimizerSource): OptimizerMaker {
+export function optimizerMaker(
+  fn: string,
+  source: OptimizerSource,
+  mustNotReturn: readonly unknown[] = [],
+): OptimizerMaker {
   let make: () => tf.Optimizer;
   if (typeof source === 'function') {
+    // Each trial disposes its optimizer: a factory that hands back one it made before (or the model's own) would
+    // have the user's optimizer disposed under them.
+    const seen = new WeakSet<object>(mustNotReturn.filter((o): o is object => typeof o === 'object' && o !== null));
     make = () => {
-      const made: unknown = source();
+      let made: unknown;
+      try {
+        made = (source as () => unknown)();
+      } catch (err) {
+        fail(fn, 'options.optimizer threw when called (it takes no argument)', source, String(err));
+      }
       if (!(made instanceof tf.Optimizer)) fail(fn, 'options.optimizer must return a tf.Optimizer', made);
+      if (seen.has(made)) {
+        fail(fn, "options.optimizer must return a new tf.Optimizer on each call (not the model's own)", made);
+      }
+      seen.add(made);
       return made;
     };
   } else if (source instanceof tf.Optimizer) {
@@ -41,7 +57,22 @@ export function optimizerMaker(fn: string, source: OptimizerSource): OptimizerMa
     fail(fn, 'options.optimizer must be a tf.Optimizer or a function that makes one', source);
   }
   const sample = make();
+  if (typeof source === 'function') {
+    // A second call up front: a factory that returns one optimizer every time fails here, before anything of the
+    // user's is disposed.
+    disposeOptimizer(make());
+  }
   const learningRate = learningRateOf(sample);
+  const sampleClass = rateHolderClass(sample);
+  if (sampleClass in FACTORIES && !(Number.isFinite(learningRate) && learningRate > 0)) {
+    disposeOptimizer(sample);
+    // (A factory written for lrRangeTest, `(lr) => tf.train.sgd(lr)`, called here without an argument.)
+    fail(
+      fn,
+      'options.optimizer must make an optimizer with a finite learning rate > 0 (the factory takes no argument)',
+      learningRate,
+    );
+  }
   const inner = isInstance(TransformedOptimizer, sample) ? (sample as TransformedOptimizer).optimizer : sample;
   const className = inner.getClassName();
   const config = inner.getConfig();
@@ -57,6 +88,13 @@ export function optimizerMaker(fn: string, source: OptimizerSource): OptimizerMa
     className,
     code: (rate?: number) => optimizerCode(className, config, rate ?? learningRate, wrapped),
   });
+}
+
+/** The class name of the optimizer that holds the learning rate (the inner one of a `TransformedOptimizer`). */
+function rateHolderClass(optimizer: tf.Optimizer): string {
+  return (
+    isInstance(TransformedOptimizer, optimizer) ? (optimizer as TransformedOptimizer).optimizer : optimizer
+  ).getClassName();
 }
 
 const num = (x: unknown): string => (typeof x === 'number' ? String(Number(x.toPrecision(3))) : String(x));
@@ -85,6 +123,6 @@ export function optimizerCode(
   const factory = FACTORIES[className];
   const made = factory
     ? `tf.train.${factory[0]}(${[num(learningRate), ...factory[1].map((k) => num(config[k]))].join(', ')})`
-    : `/* your ${className} optimizer, learningRate ${num(learningRate)} */`;
+    : `optimizer /* your ${className}, at learning rate ${num(learningRate)} */`;
   return wrapped ? `withTransforms(${made}, /* your transforms */)` : made;
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { normalSampler } from '../internal/prng.js';
 
 /** Examples as lists of tensors (one per model input or output), all with the same count along axis 0. */
 export interface Examples {
@@ -11,6 +12,18 @@ export interface Examples {
 /** Rows `[start, start + size)` of each tensor. */
 export function rowsOf(tensors: readonly tf.Tensor[], start: number, size: number): tf.Tensor[] {
   return tensors.map((t) => tf.slice(t, [start, ...t.shape.slice(1).map(() => 0)], [size, ...t.shape.slice(1)]));
+}
+
+/** A permutation of `0 .. n - 1`, the same for the same seed (the order of `n` seeded normal draws). */
+export function seededPermutation(n: number, seed: number): number[] {
+  const draw = normalSampler(Math.floor(seed) ^ 0x5eed);
+  const keys = Array.from({ length: n }, () => draw());
+  return Array.from({ length: n }, (_, i) => i).sort((a, b) => (keys[a] as number) - (keys[b] as number));
+}
+
+/** Rows `indices` of a tensor, in that order. */
+export function gatherRows(t: tf.Tensor, indices: readonly number[]): tf.Tensor {
+  return tf.tidy(() => tf.gather(t, tf.tensor1d([...indices], 'int32')));
 }
 
 /** The examples split in two: the first `count - heldOut` to train on, the last `heldOut` to measure on. */

@@ -3,7 +3,7 @@ import { type Examples, heldOutLoss, trainSteps } from './trial.js';
 
 /** How a prescription did against the unchanged model, trained from the same start for the same steps. */
 export interface Verification {
-  /** Training steps each of the two ran (fewer when its loss turned non-finite, which ends a trial). */
+  /** Training steps the changed model ran (fewer when its loss turned non-finite, which ends a trial). */
   readonly steps: number;
   /** The unchanged model's loss on the held-out examples after the trial. */
   readonly baselineLoss: number;
@@ -16,6 +16,8 @@ export interface Verification {
   readonly improved: boolean;
   /** The changed model's training loss at each step (for a plot beside the baseline's). */
   readonly losses: readonly number[];
+  /** Why the changed model could not be built or trained (tfjs's message), or null. */
+  readonly error: string | null;
 }
 
 /** The training losses and the held-out loss after a trial of a compiled model. */

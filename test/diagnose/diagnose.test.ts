@@ -247,6 +247,72 @@ describe('diagnose', () => {
     tf.dispose(data);
   });
 
+  it("refuses a factory that returns the model's optimizer or the same one twice, and leaves that optimizer working", async () => {
+    const data = targets(10);
+    const model = linear(0.1);
+    const own = await diagnose(model, data, { ...fast, optimizer: () => model.optimizer }).catch((e) => e);
+    expect(own).toBeInstanceOf(GradStabError);
+    expect(String(own)).toMatch(/diagnose: options.optimizer must return a new tf.Optimizer on each call/);
+    const shared = tf.train.sgd(0.1);
+    const twice = await diagnose(model, data, { ...fast, optimizer: () => shared }).catch((e) => e);
+    expect(String(twice)).toMatch(/a new tf.Optimizer on each call/);
+    // both optimizers still train
+    await model.fit(data.x, data.y, { epochs: 1, verbose: 0 });
+    const v = tf.variable(tf.scalar(1));
+    shared.minimize(() => tf.square(v) as tf.Scalar);
+    expect(v.dataSync()[0]).toBeCloseTo(0.8, 5);
+    v.dispose();
+    const lrFactory = await diagnose(model, data, {
+      ...fast,
+      optimizer: ((lr: number) => tf.train.sgd(lr)) as unknown as () => tf.Optimizer,
+    }).catch((e) => e);
+    shared.dispose();
+    expect(lrFactory).toBeInstanceOf(GradStabError);
+    expect(String(lrFactory)).toMatch(/the factory takes no argument|it takes no argument/);
+    model.dispose();
+    tf.dispose(data);
+  });
+
+  it('diagnoses a two-output model compiled with one loss per output', async () => {
+    const data = targets(11);
+    const input = tf.input({ shape: [4] });
+    const a = tf.layers.dense({ units: 1, name: 'a' }).apply(input) as tf.SymbolicTensor;
+    const b = tf.layers.dense({ units: 1, name: 'b', activation: 'sigmoid' }).apply(input) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: [a, b] });
+    model.compile({ optimizer: tf.train.sgd(3), loss: ['meanSquaredError', 'binaryCrossentropy'] });
+    const labels = tf.tidy(() => tf.cast(tf.greater(data.y, 0), 'float32'));
+    const d = await diagnose(model, { x: data.x, y: [data.y, labels] }, fast);
+    expect(d.findings.map((f) => f.kind)).toContain('learningRateTooHigh');
+    expect(d.prescriptions[0]?.verified?.improved, d.summary()).toBe(true);
+    d.dispose();
+    model.dispose();
+    tf.dispose([labels, data.x, data.y]);
+  });
+
+  it('passes on an error thrown by onProgress as it is, refuses a disposed model, and shuffles unless told not to', async () => {
+    const data = targets(12);
+    const model = linear(0.1);
+    const mine = new Error('mine');
+    const thrown = await diagnose(model, data, {
+      ...fast,
+      onProgress: () => {
+        throw mine;
+      },
+    }).catch((e) => e);
+    expect(thrown).toBe(mine);
+    const shuffled = await diagnose(model, data, { ...fast, verify: false });
+    const inOrder = await diagnose(model, data, { ...fast, verify: false, shuffle: false });
+    expect(inOrder.measurements.losses).not.toEqual(shuffled.measurements.losses);
+    shuffled.dispose();
+    inOrder.dispose();
+    const gone = linear(0.1);
+    gone.dispose();
+    const disposed = await diagnose(gone, data, fast).catch((e) => e);
+    expect(String(disposed)).toMatch(/diagnose: model must not be disposed/);
+    model.dispose();
+    tf.dispose(data);
+  });
+
   it('serializes to JSON without the functions, and refuses to apply a prescription once disposed', async () => {
     const data = targets(8);
     const model = linear(3);

@@ -98,8 +98,19 @@ describe('findingsOf', () => {
     const near = findingsOf(measured({ learningRate: 0.8 }));
     expect(near.map((f) => [f.kind, f.severity])).toEqual([['learningRateTooHigh', 'medium']]);
     const flat = range(40, () => 0.69);
-    const low = findingsOf(measured({ losses: flat, learningRate: 1e-4 }));
+    const fell = {
+      learningRates: [],
+      losses: [],
+      smoothedLosses: [0.7, 0.6, 0.4],
+      steepest: 0.02,
+      minimum: 0.1,
+      divergedAt: 1,
+    };
+    const low = findingsOf(measured({ losses: flat, learningRate: 1e-4, lrRange: fell }));
     expect(low.map((f) => f.kind)).toEqual(['learningRateTooLow']);
+    // a range test whose loss never fell: its steepest point is noise, no finding rests on it
+    const sweptFlat = { ...fell, smoothedLosses: [0.7, 0.69, 0.7] };
+    expect(findingsOf(measured({ losses: flat, learningRate: 1e-4, lrRange: sweptFlat }))).toEqual([]);
     expect(low[0]?.evidence.steepest).toBe(0.02);
     // Not when the rate is near the steepest one, nor when the flat loss has another cause (vanishing gradients).
     expect(findingsOf(measured({ losses: flat, learningRate: 0.01 }))).toEqual([]);
