@@ -483,6 +483,7 @@ const monitor: Entry[] = [
           heldOutFraction: or(fc.double({ min: 0.1, max: 0.5, noNaN: true }), numberArb),
           maxExamples: or(fc.integer({ min: 2, max: 64 }), numberArb),
           verify: or(fc.boolean(), anyArb),
+          shuffle: or(fc.boolean(), anyArb),
           maxCandidates: or(fc.integer({ min: 1, max: 2 }), numberArb),
           minImprovement: or(fc.double({ min: 0, max: 0.5, noNaN: true }), numberArb),
           seed: or(fc.integer({ min: 0, max: 100 }), numberArb),

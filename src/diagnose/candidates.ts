@@ -301,7 +301,8 @@ export async function candidatesFor(
     if (!Number.isFinite(lr)) return null;
     const suggested = rangeSuggestion(range);
     if (suggested !== null && suggested.rate < lr / 2) return learningRate(suggested.rate, suggested.why, rateKinds);
-    if (range && range.minimum / 10 < lr) {
+    // (Only when the lowest loss came after the first rate: a sweep that rose from its first step says nothing.)
+    if (range && range.minimum > (range.learningRates[0] ?? range.minimum) && range.minimum / 10 < lr) {
       // fastai's `minimum` suggestion: a tenth of the rate at the lowest loss, trusted even when the sweep's loss
       // barely fell (the lowest point is where it was still safe).
       const why = `a tenth of the rate of the range test's lowest loss, ${fmt(range.minimum)}`;
@@ -402,19 +403,33 @@ export async function candidatesFor(
     );
     if (negative.length === 0) return null;
     const layers = negative.map((x) => x.layer);
-    const edit = resetBiases(layers, seed);
+    const edit = resetBiases(layers);
     const first = negative[0] as (typeof negative)[number];
-    const activation = infos.find((i) => i.name === first.layer)?.activation ?? 'relu';
     return {
       kind: 'initializer',
       description:
-        `Re-initialize ${names(layers)} with zero biases and the kernel initializer their activation calls for: ` +
-        `${first.layer}'s mean bias is ${fmt(first.biasMean)}, which holds its units below zero.`,
-      code: `// ${layers.join(', ')}:\nbiasInitializer: 'zeros',\nkernelInitializer: initializerFor('${activation}'),`,
+        `Start ${names(layers)} with zero biases (their kernels kept): ${first.layer}'s mean bias is ` +
+        `${fmt(first.biasMean)}, which holds its units below zero.`,
+      code: `// ${layers.join(', ')}:\nbiasInitializer: 'zeros',`,
       layers,
       settings: Object.fromEntries(negative.map((x) => [x.layer, 'zeros'])),
       addresses: ['deadUnits'],
-      build: edited(fn, edit, (changed) => changed),
+      build: async (model, context) => {
+        const rebuilt = rebuildModel(fn, model, edit.edit);
+        copySharedWeights(model, rebuilt, edit.changed());
+        // The kernels stay the user's; the biases come from the new (zero) initializer.
+        for (const name of edit.changed()) {
+          const layer = rebuilt.getLayer(name);
+          const own = layer.getWeights();
+          const theirs = model.getLayer(name).getWeights();
+          layer.setWeights(
+            layer.weights.map((w, i) =>
+              /bias/.test(w.originalName) ? (own[i] as tf.Tensor) : (theirs[i] as tf.Tensor),
+            ),
+          );
+        }
+        return compiled(rebuilt, context.makeOptimizer(), context.loss);
+      },
     };
   };
 

@@ -149,6 +149,23 @@ function normSpikes(m: Measurements, norms: ReturnType<typeof normDistribution>,
 }
 
 /**
+ * Drops a `vanishing` finding that is the shadow of another one: when the output end itself has no gradient (an
+ * output layer among the vanishing ones, or no layer with a finite depth ratio), nothing vanished across depth;
+ * the whole network stopped, and the dead units, the saturated layers, the learning rate or the non-finite values
+ * found beside it say why.
+ */
+function withoutDeadEndVanishing(found: Finding[], m: Measurements): Finding[] {
+  const vanishing = found.find((f) => f.kind === 'vanishing');
+  if (!vanishing) return found;
+  const explained = found.some((f) =>
+    ['deadUnits', 'saturated', 'learningRateTooHigh', 'nonFinite', 'exploding'].includes(f.kind),
+  );
+  const ratios = m.report.layers.filter((l) => vanishing.layers.includes(l.layer)).map((l) => l.depthRatio);
+  const deadEnd = vanishing.layers.some((l) => m.outputLayers.includes(l)) || !ratios.some((r) => Number.isFinite(r));
+  return explained && deadEnd ? found.filter((f) => f !== vanishing) : found;
+}
+
+/**
  * Turns a trial's measurements into findings, worst first: non-finite gradients or losses, vanishing and exploding
  * layers (the monitor's verdicts), dead and saturated units (the activation probe, after the trial when it ran to
  * the end), the learning rate against the range test, and an oscillating loss.
@@ -285,5 +302,5 @@ export function findingsOf(m: Measurements, t: FindingThresholds = DEFAULT_FINDI
     });
   }
   const rank: Record<Severity, number> = { high: 0, medium: 1, low: 2 };
-  return found.sort((a, b) => rank[a.severity] - rank[b.severity]);
+  return withoutDeadEndVanishing(found, m).sort((a, b) => rank[a.severity] - rank[b.severity]);
 }

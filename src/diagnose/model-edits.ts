@@ -124,24 +124,15 @@ export function replaceRelu(names: readonly string[], to: 'leakyRelu' | 'elu', s
 }
 
 /**
- * Gives the named layers zero biases and the kernel initializer their activation calls for (`initializerFor`,
- * seeded `seed + i`): the remedy for units a negative bias holds below zero. Returns the layers changed.
+ * Gives the named layers a zero bias initializer (their kernels' initializers kept): the remedy for units a
+ * negative bias holds below zero. Returns the layers changed.
  */
-export function resetBiases(names: readonly string[], seed: number): TrackedEdit {
+export function resetBiases(names: readonly string[]): TrackedEdit {
   return tracked((config, _, changed) => {
     for (const layer of config.layers) {
       const name = String(layer.config.name);
       if (!names.includes(name) || !('biasInitializer' in layer.config)) continue;
       layer.config.biasInitializer = { className: 'Zeros', config: {} };
-      const activation = activationOf(layer);
-      try {
-        if (activation !== null && 'kernelInitializer' in layer.config) {
-          const init = initializerFor(activation, { seed: seed + changed.length });
-          layer.config.kernelInitializer = initializerConfig(init);
-        }
-      } catch {
-        // an activation initializerFor does not know keeps its kernel initializer
-      }
       changed.push(name);
     }
   });

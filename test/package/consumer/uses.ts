@@ -10,6 +10,7 @@ import {
   type ActivationVerdict,
   type ActivationVerdictKind,
   type AdaptiveGradClipOptions,
+  type AppliedPrescription,
   type AutoClipOptions,
   accumulateGradients,
   activationIdentifiers,
@@ -51,6 +52,7 @@ import {
   ELULayer,
   type ELULayerArgs,
   type EluOptions,
+  type ExampleIterator,
   type ExcludeVariables,
   type FanMode,
   type Fans,
@@ -108,6 +110,7 @@ import {
   type MonitorJSON,
   type NamedTensor,
   type Nonlinearity,
+  type NormDistribution,
   type NormType,
   type OptimizerSource,
   Orthogonal,
@@ -121,6 +124,7 @@ import {
   type PyTorchBatchNormOptions,
   probeActivations,
   pytorchBatchNormArgs,
+  type RangeSuggestions,
   ReLULayer,
   registerTransform,
   renderGradientHealthSvg,
@@ -394,6 +398,12 @@ const verified: (Verification | null)[] = prescribed.map((p) => p.verified);
 const measured: DiagnosisMeasurements = diagnosis.measurements;
 const diagnosisJson: DiagnosisJSON = diagnosis.toJSON();
 const diagnosisText: string = diagnosis.summary();
+const norms: NormDistribution = measured.globalNorm;
+const suggestions: RangeSuggestions | null = measured.lrRange;
+const iterator: ExampleIterator = await dataset.iterator();
+const applied: AppliedPrescription | undefined = await diagnosis.prescriptions[0]?.apply(model);
+applied?.model.dispose();
+applied?.optimizer.dispose();
 diagnosis.dispose();
 
 try {
@@ -418,6 +428,7 @@ export {
   gain,
   globalReport,
   isTransform,
+  iterator,
   json,
   kernel,
   kinds,
@@ -429,12 +440,14 @@ export {
   myTransform,
   named,
   norm,
+  norms,
   prescribedKinds,
   reluName,
   severities,
   skipped,
   spec,
   steepest,
+  suggestions,
   svg,
   thresholds,
   verdictKind,
