@@ -86,7 +86,9 @@ function markdown(
   const right = faulty.filter((o) => o.rightFinding).length;
   const falsePositives = healthy.filter((o) => !o.rightFinding).length;
   const fixed = faulty.filter((o) => o.fixed).length;
-  const slowest = Math.max(...outcomes.map((o) => o.seconds));
+  const slowest = [...new Set(outcomes.map((o) => o.backend))]
+    .map((b) => `${Math.max(...outcomes.filter((o) => o.backend === b).map((o) => o.seconds)).toFixed(1)} s on ${b}`)
+    .join(', ');
   return [
     `<!-- bench:diagnose-zoo:start -->`,
     '',
@@ -100,7 +102,7 @@ function markdown(
     `Held-out losses after each case's budget (200 to 300 steps), same batches in the same order. Targets: the right`,
     `finding on ${right} of ${faulty.length} faulty networks; ${falsePositives} false positives on ${healthy.length}`,
     `healthy ones; the winner within 20% of the known-good loss on ${fixed} of ${faulty.length}`,
-    `(${((fixed / faulty.length) * 100).toFixed(0)}%, target 90%); slowest diagnosis ${slowest.toFixed(1)} s.`,
+    `(${((fixed / faulty.length) * 100).toFixed(0)}%, target 90%); slowest diagnosis ${slowest}.`,
     `A ${(million.params / 1e6).toFixed(2)}M-parameter sigmoid MLP (6x400, 1024 examples, default options) took`,
     `${million.seconds.toFixed(1)} s on ${backend} (target 60 s), reporting the stages ${million.stages.join(', ')}.`,
     '',
