@@ -64,6 +64,8 @@ export async function diagnoseConfiguration(
       {
         steps,
         batchSize: settings.batchSize,
+        // The demo trains on the spirals in the order generated; the diagnosis trials do the same.
+        shuffle: false,
         // The compiled optimizer's class and settings, made by the demo (whose momentum optimizer frees all its tensors).
         optimizer: () => optimizerFor(config, settings),
         onProgress: (p) => {

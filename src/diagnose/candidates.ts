@@ -308,7 +308,10 @@ export async function candidatesFor(
       const why = `a tenth of the rate of the range test's lowest loss, ${fmt(range.minimum)}`;
       return learningRate(range.minimum / 10, why, rateKinds);
     }
-    if (range?.divergedAt != null && range.divergedAt / 10 < lr) {
+    // Else a tenth of the current rate, or of where the range test diverged when that is lower: a rate 10x
+    // below a divergence is not safe when the sweep's own loss never fell (the two-output regression of the tests
+    // diverged at 10 and still diverged at 1).
+    if (range?.divergedAt != null && range.divergedAt / 10 < lr / 10) {
       const why = `a tenth of where the range test diverged, ${fmt(range.divergedAt)}`;
       return learningRate(range.divergedAt / 10, why, rateKinds);
     }
