@@ -65,6 +65,69 @@ async function skipOnWebgl(): Promise<SkipResult> {
   };
 }
 
+/** What `diagnose()` did on webgl: its findings and winner, its blocking reads, and the tensors it left. */
+export interface DiagnoseOnWebgl {
+  readSync: number;
+  findings: string[];
+  winner: string | null;
+  improved: boolean | null;
+  tensorsLeft: number;
+  summary: string;
+}
+
+/**
+ * `diagnose()` on webgl (the guide's deep sigmoid MLP, 60 steps per trial, as the guide): every trial's figures must be read
+ * asynchronously, so the backend's readSync is counted while it runs.
+ */
+async function diagnoseOnWebgl(): Promise<DiagnoseOnWebgl> {
+  const backend = tf.backend() as unknown as { readSync: (...args: unknown[]) => unknown };
+  const model = tf.sequential();
+  for (let i = 0; i < 8; i++) {
+    model.add(
+      tf.layers.dense({
+        units: 16,
+        activation: 'sigmoid',
+        ...(i === 0 ? { inputShape: [4] } : {}),
+        kernelInitializer: tf.initializers.glorotUniform({ seed: i }),
+      }),
+    );
+  }
+  model.add(
+    tf.layers.dense({ units: 1, activation: 'sigmoid', kernelInitializer: tf.initializers.glorotUniform({ seed: 9 }) }),
+  );
+  model.compile({ optimizer: tf.train.sgd(0.5), loss: 'binaryCrossentropy' });
+  const x = tf.randomNormal([256, 4], 0, 1, 'float32', 1);
+  const y = tf.tidy(() => tf.cast(tf.greater(tf.sum(x, 1, true), 0), 'float32'));
+  const before = tf.memory().numTensors;
+  const original = backend.readSync;
+  let reads = 0;
+  backend.readSync = function (this: unknown, ...args: unknown[]) {
+    reads++;
+    return original.apply(this, args);
+  };
+  let diagnosis: gradstab.Diagnosis;
+  try {
+    diagnosis = await gradstab.diagnose(model, { x, y }, { steps: 60 });
+  } finally {
+    backend.readSync = original;
+  }
+  const best = diagnosis.prescriptions[0];
+  const result = {
+    readSync: reads,
+    findings: diagnosis.findings.map((f) => f.kind),
+    winner: best?.kind ?? null,
+    improved: best?.verified?.improved ?? null,
+    tensorsLeft: 0,
+    summary: diagnosis.summary(),
+  };
+  diagnosis.dispose();
+  result.tensorsLeft = tf.memory().numTensors - before;
+  model.dispose();
+  (model.optimizer as tf.Optimizer | undefined)?.dispose();
+  tf.dispose([x, y]);
+  return result;
+}
+
 async function run(): Promise<void> {
   await tf.setBackend('webgl');
   await tf.ready();
@@ -83,6 +146,7 @@ async function run(): Promise<void> {
     floatPrecision: tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED') ? 32 : 16,
     rows,
     skip: await skipOnWebgl().catch((e: unknown) => ({ error: e instanceof Error ? e.message : String(e) })),
+    diagnose: await diagnoseOnWebgl().catch((e: unknown) => ({ error: e instanceof Error ? e.message : String(e) })),
   };
 }
 
