@@ -1,3 +1,4 @@
+import { DEFAULT_THRESHOLDS } from '../monitor/detectors.js';
 import type { ActivationProbe } from '../monitor/probe.js';
 import type { HealthReport } from '../monitor/report.js';
 import type { LossTrend } from './loss-trend.js';
@@ -148,9 +149,12 @@ function normSpikes(m: Measurements, norms: ReturnType<typeof normDistribution>,
   };
 }
 
+/** The monitor's default `vanishingRatio`: below it, a layer's gradient vanished across depth. */
+const VANISHING_RATIO = DEFAULT_THRESHOLDS.vanishingRatio;
+
 /**
- * Drops a `vanishing` finding that is the shadow of another one: when the output end itself has no gradient (an
- * output layer among the vanishing ones, or no layer with a finite depth ratio), nothing vanished across depth;
+ * Drops a `vanishing` finding that is the shadow of another one: when the gradient profile is flat (every named
+ * layer within `vanishingRatio` of the output end, or the output end itself at 0), nothing vanished across depth;
  * the whole network stopped, and the dead units, the saturated layers, the learning rate or the non-finite values
  * found beside it say why.
  */
@@ -160,9 +164,11 @@ function withoutDeadEndVanishing(found: Finding[], m: Measurements): Finding[] {
   const explained = found.some((f) =>
     ['deadUnits', 'saturated', 'learningRateTooHigh', 'nonFinite', 'exploding'].includes(f.kind),
   );
+  // Nothing vanished across depth when no named layer's gradient is below `VANISHING_RATIO` of the output end's:
+  // the verdicts came from the absolute floor alone, every layer as small as the output end (or it is 0 itself).
   const ratios = m.report.layers.filter((l) => vanishing.layers.includes(l.layer)).map((l) => l.depthRatio);
-  const deadEnd = vanishing.layers.some((l) => m.outputLayers.includes(l)) || !ratios.some((r) => Number.isFinite(r));
-  return explained && deadEnd ? found.filter((f) => f !== vanishing) : found;
+  const flatProfile = ratios.every((r) => !Number.isFinite(r) || r >= VANISHING_RATIO);
+  return explained && flatProfile ? found.filter((f) => f !== vanishing) : found;
 }
 
 /**

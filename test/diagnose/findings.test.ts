@@ -70,6 +70,26 @@ describe('findingsOf', () => {
     expect(found[0]?.evidence.firstNonFiniteLoss).toBe(11);
   });
 
+  it('drops a vanishing finding with a flat depth profile beside its cause, keeps one that decays with depth', () => {
+    const flat: HealthReport = {
+      ...healthyReport,
+      layers: [layer('h1', 0.25), layer('h2', 0.7), layer('out', 1)],
+      verdicts: [{ kind: 'vanishing', layers: ['h1', 'h2', 'out'], reason: '', firstStep: 1, lastStep: 40, steps: 40 }],
+      counts: { vanishing: 40, exploding: 0, nonFinite: 0, spike: 0 },
+    };
+    const diverged = range(40, (i) => 1 + i / 10); // the learning rate too high: the cause
+    expect(findingsOf(measured({ report: flat, losses: diverged })).map((f) => f.kind)).toEqual([
+      'learningRateTooHigh',
+    ]);
+    // alone, the flat profile is still reported: nothing else explains the missing gradient
+    expect(findingsOf(measured({ report: flat })).map((f) => f.kind)).toEqual(['vanishing']);
+    const decaying: HealthReport = { ...flat, layers: [layer('h1', 1e-5), layer('h2', 0.7), layer('out', 1)] };
+    expect(findingsOf(measured({ report: decaying, losses: diverged })).map((f) => f.kind)).toEqual([
+      'vanishing',
+      'learningRateTooHigh',
+    ]);
+  });
+
   it('reports dead and saturated units from the probe after the trial, or at the start when the trial broke', () => {
     const probe: ActivationProbe = {
       layers: [],
