@@ -6,7 +6,7 @@ import { withTransforms } from '../optimizer/transformed-optimizer.js';
 import type { Measurements } from './findings.js';
 import { lossTrend } from './loss-trend.js';
 import { type LossIdentifier, lrRangeTest } from './lr-range-test.js';
-import { type Examples, heldOutLoss, trainSteps } from './trial.js';
+import { type Examples, heldOutLoss, settleBatchNorm, trainSteps } from './trial.js';
 import { cloneModel, disposeOptimizer, learningRateOf } from './trial-model.js';
 
 /** How long the baseline trial and the range test run. */
@@ -72,6 +72,7 @@ export async function measureBaseline(
     await monitor.flush();
     const finished = losses.every(Number.isFinite);
     const probeAfter = finished ? await probeActivations(copy, probeX) : null;
+    settleBatchNorm(copy, train, settings.batchSize); // measured as the candidates are
     const heldOutAfter = await heldOutLoss(copy, heldOut, settings.batchSize);
     const lrRange =
       settings.rangeSteps > 0

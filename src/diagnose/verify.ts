@@ -1,5 +1,5 @@
 import type { Built } from './candidates.js';
-import { type Examples, heldOutLoss, trainSteps } from './trial.js';
+import { type Examples, heldOutLoss, settleBatchNorm, trainSteps } from './trial.js';
 
 /** How a prescription did against the unchanged model, trained from the same start for the same steps. */
 export interface Verification {
@@ -27,8 +27,9 @@ export interface TrialResult {
 }
 
 /**
- * Trains a built candidate for `steps` steps on the training examples (the baseline's batches, in the same order)
- * and measures its held-out loss; a non-finite training loss ends the trial. The model and optimizer are the
+ * Trains a built candidate for `steps` steps on the training examples (the baseline's batches, in the same order),
+ * settles its batch-normalization statistics ({@link settleBatchNorm}) and measures its held-out loss; a non-finite
+ * training loss ends the trial. The model and optimizer are the
  * caller's to dispose.
  */
 export async function runTrial(
@@ -49,6 +50,7 @@ export async function runTrial(
       return Number.isFinite(loss);
     },
   });
+  settleBatchNorm(built.model, train, batchSize);
   return { losses, heldOutLoss: await heldOutLoss(built.model, heldOut, batchSize) };
 }
 

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { heldOutLoss, splitExamples, trainSteps } from '../../src/diagnose/trial.js';
+import { heldOutLoss, settleBatchNorm, splitExamples, trainSteps } from '../../src/diagnose/trial.js';
+import { layers } from '../../src/index.js';
 import { countBlockingReads, tensorsLeftBy, useCpu } from '../helpers/tf.js';
 
 describe('trial building blocks', () => {
@@ -48,5 +49,30 @@ describe('trial building blocks', () => {
     expect(await tensorsLeftBy(() => heldOutLoss(model, examples, 2))).toBe(0);
     tf.dispose([x, y]);
     model.dispose();
+  });
+});
+
+describe('settleBatchNorm', () => {
+  it("brings a batch norm's moving statistics to the data's under the current weights, changing no weight", async () => {
+    await useCpu();
+    const x = tf.add(tf.mul(tf.randomNormal([128, 3], 0, 1, 'float32', 3), 2), 5); // mean 5, variance 4
+    const model = tf.sequential({
+      layers: [layers.batchNormalization({ inputShape: [3], momentum: 0.9, name: 'bn' })],
+    });
+    const examples = { x: [x], y: [x], count: 128 };
+    const passes = settleBatchNorm(model, examples, 32);
+    expect(passes).toBe(44); // 0.9^44 < 0.01 < 0.9^43
+    const [gamma, beta, mean, variance] = model.getWeights().map((w) => Array.from(w.dataSync()));
+    expect(gamma).toEqual([1, 1, 1]);
+    expect(beta).toEqual([0, 0, 0]);
+    const { mean: m, variance: v } = tf.moments(x, 0);
+    const want = { mean: Array.from(m.dataSync()), variance: Array.from(v.dataSync()) };
+    mean?.forEach((value, i) => expect(value).toBeCloseTo(want.mean[i] as number, 0));
+    variance?.forEach((value, i) => expect(Math.abs(value / (want.variance[i] as number) - 1)).toBeLessThan(0.15));
+    const plain = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [3] })] });
+    expect(settleBatchNorm(plain, examples, 32)).toBe(0);
+    tf.dispose([x, m, v]);
+    model.dispose();
+    plain.dispose();
   });
 });
