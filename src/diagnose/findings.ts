@@ -161,14 +161,19 @@ const VANISHING_RATIO = DEFAULT_THRESHOLDS.vanishingRatio;
 function withoutDeadEndVanishing(found: Finding[], m: Measurements): Finding[] {
   const vanishing = found.find((f) => f.kind === 'vanishing');
   if (!vanishing) return found;
-  const explained = found.some((f) =>
-    ['deadUnits', 'saturated', 'learningRateTooHigh', 'nonFinite', 'exploding'].includes(f.kind),
-  );
   // Nothing vanished across depth when no named layer's gradient is below `VANISHING_RATIO` of the output end's:
   // the verdicts came from the absolute floor alone, every layer as small as the output end (or it is 0 itself).
+  // A learning rate that threw the training off explains such a flat profile; dead or saturated units explain it
+  // only when the output end has no gradient at all (a deep ReLU net with Xavier init has dead units too, and its
+  // early layers' vanishing is its own finding).
   const ratios = m.report.layers.filter((l) => vanishing.layers.includes(l.layer)).map((l) => l.depthRatio);
   const flatProfile = ratios.every((r) => !Number.isFinite(r) || r >= VANISHING_RATIO);
-  return explained && flatProfile ? found.filter((f) => f !== vanishing) : found;
+  const noOutputGradient = ratios.every((r) => !Number.isFinite(r));
+  const has = (kinds: readonly FindingKind[]) => found.some((f) => kinds.includes(f.kind));
+  const shadow =
+    (flatProfile && has(['learningRateTooHigh', 'nonFinite', 'exploding'])) ||
+    (noOutputGradient && has(['deadUnits', 'saturated']));
+  return shadow ? found.filter((f) => f !== vanishing) : found;
 }
 
 /**

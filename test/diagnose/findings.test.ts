@@ -83,6 +83,19 @@ describe('findingsOf', () => {
     ]);
     // alone, the flat profile is still reported: nothing else explains the missing gradient
     expect(findingsOf(measured({ report: flat })).map((f) => f.kind)).toEqual(['vanishing']);
+    // dead units explain it only when the output end has no gradient at all
+    const deadProbe: ActivationProbe = {
+      layers: [],
+      skipped: [],
+      verdicts: [{ kind: 'deadUnits', layer: 'h2', reason: '', figures: { deadFraction: 0.95 } }],
+    };
+    const withDead = findingsOf(measured({ report: flat, probeAfter: deadProbe })).map((f) => f.kind);
+    expect(withDead).toEqual(['vanishing', 'deadUnits']);
+    const silent: HealthReport = {
+      ...flat,
+      layers: [layer('h1', Number.NaN), layer('h2', Number.NaN), layer('out', Number.NaN)],
+    };
+    expect(findingsOf(measured({ report: silent, probeAfter: deadProbe })).map((f) => f.kind)).toEqual(['deadUnits']);
     const decaying: HealthReport = { ...flat, layers: [layer('h1', 1e-5), layer('h2', 0.7), layer('out', 1)] };
     expect(findingsOf(measured({ report: decaying, losses: diverged })).map((f) => f.kind)).toEqual([
       'vanishing',
