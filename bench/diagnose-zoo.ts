@@ -7,11 +7,11 @@
  *   npm run bench:diagnose                                # wasm (conv nets on cpu: wasm has no Conv2DBackpropFilter)
  *   npm run bench:diagnose -- --backend cpu --write docs/benchmarks.md
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { type DiagnoseProgress, diagnose } from '../src/index.js';
 import { checkZooCase, ZOO, type ZooOutcome } from '../test/helpers/zoo.js';
 import { type BackendName, describeBackend, useBackend } from './backends.js';
+import { writeBlock } from './markdown-block.js';
 
 interface Args {
   backend: BackendName;
@@ -110,17 +110,6 @@ function markdown(
   ].join('\n');
 }
 
-function writeBlock(file: string, block: string): void {
-  const text = readFileSync(file, 'utf8');
-  const start = '<!-- bench:diagnose-zoo:start -->';
-  const end = '<!-- bench:diagnose-zoo:end -->';
-  const i = text.indexOf(start);
-  const j = text.indexOf(end);
-  const next =
-    i >= 0 && j > i ? text.slice(0, i) + block + text.slice(j + end.length) : `${text.trimEnd()}\n\n${block}\n`;
-  writeFileSync(file, next);
-}
-
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const outcomes: (ZooOutcome & { backend: string })[] = [];
@@ -141,7 +130,7 @@ async function main(): Promise<void> {
   console.error(`1M-parameter MLP: ${million.seconds.toFixed(1)} s\n${million.summary}`);
   const block = markdown(outcomes, million, `${args.backend} (${await describeBackend()})`);
   console.log(block);
-  if (args.write) writeBlock(args.write, block);
+  if (args.write) writeBlock(args.write, 'diagnose-zoo', block);
 }
 
 await main();

@@ -13,13 +13,14 @@
  * file is left as it is.
  */
 
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { BACKENDS, type BackendName, describeBackend, useBackend } from './backends.js';
 import { type BenchResult, formatTable, markdownTable } from './harness.js';
+import { writeBlock } from './markdown-block.js';
 import type { BenchSuite } from './suite.js';
 
 interface Args {
@@ -181,22 +182,6 @@ function suiteMarkdown(
     ...verdictLines(results),
     `<!-- bench:${suite.id}:end -->`,
   ].join('\n');
-}
-
-function writeBlock(file: string, id: string, block: string): void {
-  let text = '';
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    text = '# Benchmarks\n';
-  }
-  const start = `<!-- bench:${id}:start -->`;
-  const end = `<!-- bench:${id}:end -->`;
-  const i = text.indexOf(start);
-  const j = text.indexOf(end);
-  if (i >= 0 && j > i) text = text.slice(0, i) + block + text.slice(j + end.length);
-  else text = `${text.trimEnd()}\n\n${block}\n`;
-  writeFileSync(file, text);
 }
 
 async function main(): Promise<void> {

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { initializerFor } from '../initializers/initializer-for.js';
 import { lsuv } from '../initializers/lsuv.js';
+import { threeDigits } from '../internal/describe.js';
 import { clipOptimizer } from '../optimizer/clip-optimizer.js';
 import { type Finding, type FindingKind, quantileOf, rangeFell } from './findings.js';
 import type { BaselineMeasurements } from './measure.js';
@@ -80,7 +81,7 @@ export const INIT_TOLERANCE = 0.2;
 /** The batch normalization's moving-average momentum (Keras convention; PyTorch's default, 0.1 in its own). */
 export const BN_MOMENTUM = 0.9;
 
-const fmt = (x: number): string => String(Number(x.toPrecision(3)));
+const fmt = threeDigits;
 const names = (layers: readonly string[]): string =>
   layers.length <= 4 ? layers.join(', ') : `${layers.slice(0, 2).join(', ')}, … ${layers.at(-1)} (${layers.length})`;
 
@@ -279,18 +280,21 @@ export async function candidatesFor(
       return compiled(copy, clipOptimizer(context.makeOptimizer(), { globalClipNorm: threshold }), context.loss);
     },
   });
-  const learningRate = (rate: number, why: string, addresses: FindingKind[]): Candidate => ({
-    kind: 'learningRate',
-    description: `Train with learning rate ${fmt(rate)} instead of ${fmt(lr)} (${why}).`,
-    code: `model.compile({ optimizer: ${makeOptimizer.code(Number(rate.toPrecision(3)))}, loss });`,
-    layers: [],
-    settings: { learningRate: Number(rate.toPrecision(3)) },
-    addresses,
-    build: async (model, context) => {
-      const copy = await cloneModel(fn, model);
-      return compiled(copy, context.makeOptimizer(Number(rate.toPrecision(3))), context.loss);
-    },
-  });
+  const learningRate = (suggested: number, why: string, addresses: FindingKind[]): Candidate => {
+    const rate = Number(suggested.toPrecision(3)); // the rate the description, the code and the trial all use
+    return {
+      kind: 'learningRate',
+      description: `Train with learning rate ${fmt(rate)} instead of ${fmt(lr)} (${why}).`,
+      code: `model.compile({ optimizer: ${makeOptimizer.code(rate)}, loss });`,
+      layers: [],
+      settings: { learningRate: rate },
+      addresses,
+      build: async (model, context) => {
+        const copy = await cloneModel(fn, model);
+        return compiled(copy, context.makeOptimizer(rate), context.loss);
+      },
+    };
+  };
   // The range test's steepest rate is trusted when its loss really fell (by 10% or more before diverging); a
   // flat sweep's steepest point is noise, at whatever rate the wiggle happened to be.
   const range = m.lrRange && rangeFell(m.lrRange) ? m.lrRange : m.lrRange && { ...m.lrRange, steepest: null };

@@ -12,7 +12,7 @@ import {
 } from './candidates.js';
 import { Diagnosis } from './diagnosis.js';
 import { findingsOf, normDistribution } from './findings.js';
-import { checkData, checkModel, collectDataset, isDataset, isLossIdentifier } from './inputs.js';
+import { checkData, checkModel, collectDataset, isDataset, isLossIdentifier, lossOf } from './inputs.js';
 import type { LossIdentifier, TrainingData } from './lr-range-test.js';
 import { measureBaseline } from './measure.js';
 import { type OptimizerSource, optimizerMaker } from './optimizer-source.js';
@@ -206,8 +206,7 @@ async function run(modelArg: unknown, dataArg: unknown, options: unknown): Promi
   const model = checkModel(FN, modelArg);
   const o = optionsObject<DiagnoseOptions>(FN, options, KEYS);
   const s = resolveOptions(o);
-  const loss = o.loss ?? (model.loss as LossIdentifier | undefined);
-  if (loss === undefined) fail(FN, 'the model must be compiled, or options.loss given', model, 'no loss');
+  const loss = lossOf(FN, o.loss, model);
   const source = o.optimizer ?? model.optimizer;
   if (!source) fail(FN, 'the model must be compiled, or options.optimizer given', model, 'no optimizer');
   const makeOptimizer = optimizerMaker(FN, source, [model.optimizer]);
@@ -383,7 +382,6 @@ async function run(modelArg: unknown, dataArg: unknown, options: unknown): Promi
 function tracker(s: Settings, onProgress: DiagnoseOptions['onProgress']) {
   let candidates = s.verify ? s.maxCandidates : 0; // until the findings say how many
   let verified = 0;
-  let done = 0;
   let last = 0;
   const total = () => s.steps + s.rangeSteps + candidates * s.steps;
   return {
@@ -397,8 +395,7 @@ function tracker(s: Settings, onProgress: DiagnoseOptions['onProgress']) {
       if (!onProgress) return;
       const before =
         stage === 'baseline' ? 0 : stage === 'rangeTest' ? s.steps : s.steps + s.rangeSteps + verified * s.steps;
-      done = before + step;
-      last = Math.max(last, Math.min(1, done / total()));
+      last = Math.max(last, Math.min(1, (before + step) / total()));
       onProgress({ stage, step, steps, candidate, fraction: last });
     },
   };

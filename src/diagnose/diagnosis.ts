@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { threeDigits } from '../internal/describe.js';
 import { fail } from '../internal/validate.js';
 import type { BuildContext, Candidate, PrescriptionKind } from './candidates.js';
 import type { Finding } from './findings.js';
@@ -99,8 +100,7 @@ export interface DiagnosisJSON {
   readonly measurements: DiagnosisMeasurements;
 }
 
-const fmt = (x: number | null | undefined): string =>
-  x == null ? '-' : Number.isFinite(x) ? String(Number(x.toPrecision(3))) : String(x);
+const fmt = (x: number | null | undefined): string => (x == null ? '-' : threeDigits(x));
 const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {

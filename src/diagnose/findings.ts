@@ -1,3 +1,4 @@
+import { threeDigits } from '../internal/describe.js';
 import { DEFAULT_THRESHOLDS } from '../monitor/detectors.js';
 import type { ActivationProbe } from '../monitor/probe.js';
 import type { HealthReport } from '../monitor/report.js';
@@ -94,8 +95,7 @@ export function normDistribution(norms: readonly number[]): { median: number; p9
   };
 }
 
-const fmt = (x: number | null): string =>
-  x === null ? 'none' : Number.isFinite(x) ? String(Number(x.toPrecision(3))) : String(x);
+const fmt = (x: number | null): string => (x === null ? 'none' : threeDigits(x));
 
 /** The layers of the report's verdicts of one kind, in model order, without repeats. */
 function verdictLayers(report: HealthReport, kind: 'vanishing' | 'exploding' | 'nonFinite'): string[] {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { fail, isPlainObject } from '../internal/validate.js';
+import { assertWeightsAlive, fail, isPlainObject } from '../internal/validate.js';
+import type { LossIdentifier } from './lr-range-test.js';
 
 /** A built `tf.LayersModel`, or a GradStabError from `fn`. */
 export function checkModel(fn: string, model: unknown): tfl.LayersModel {
@@ -11,14 +12,15 @@ export function checkModel(fn: string, model: unknown): tfl.LayersModel {
   if (!Array.isArray(m.inputs) || m.inputs.length === 0) {
     fail(fn, 'model must be built, with inputs (give its first layer an inputShape)', model, 'a model with no inputs');
   }
-  for (const w of (m as tfl.LayersModel).weights) {
-    try {
-      w.read();
-    } catch {
-      fail(fn, 'model must not be disposed', model, `a model whose weight ${JSON.stringify(w.name)} is disposed`);
-    }
-  }
+  assertWeightsAlive(fn, m as tfl.LayersModel);
   return m as tfl.LayersModel;
+}
+
+/** The loss to train with: the one given, else the model's compiled one, else a GradStabError from `fn`. */
+export function lossOf(fn: string, given: LossIdentifier | undefined, model: tfl.LayersModel): LossIdentifier {
+  const loss = given ?? (model.loss as LossIdentifier | undefined);
+  if (loss === undefined) fail(fn, 'the model must be compiled, or options.loss given', model, 'no loss');
+  return loss;
 }
 
 /** `{x, y}` as lists of tensors with one example count. */

@@ -3,7 +3,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { GradStabError } from '../errors.js';
 import { assertSingleTfjs } from '../internal/single-tfjs.js';
 import { fail, optionsObject, positiveFinite, wholeNumber } from '../internal/validate.js';
-import { checkData, checkModel, isLossIdentifier } from './inputs.js';
+import { checkData, checkModel, isLossIdentifier, lossOf } from './inputs.js';
 import { trainSteps } from './trial.js';
 import { cloneModel, disposeOptimizer, freshOptimizer, setLearningRate } from './trial-model.js';
 
@@ -207,8 +207,7 @@ async function run(modelArg: unknown, dataArg: unknown, options: unknown): Promi
   const model = checkModel(FN, modelArg);
   const data = checkData(FN, dataArg, model);
   const s = resolveOptions(options);
-  const loss = s.loss ?? (model.loss as LossIdentifier | undefined);
-  if (loss === undefined) fail(FN, 'the model must be compiled, or options.loss given', model, 'no loss');
+  const loss = lossOf(FN, s.loss, model);
   if (s.optimizer === undefined && !model.optimizer) {
     fail(FN, 'the model must be compiled, or options.optimizer given', model, 'no optimizer');
   }

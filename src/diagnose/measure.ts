@@ -6,7 +6,7 @@ import { withTransforms } from '../optimizer/transformed-optimizer.js';
 import type { Measurements } from './findings.js';
 import { lossTrend } from './loss-trend.js';
 import { type LossIdentifier, lrRangeTest } from './lr-range-test.js';
-import { type Examples, heldOutLoss, settleBatchNorm, trainSteps } from './trial.js';
+import { type Examples, heldOutLoss, one, settleBatchNorm, trainSteps } from './trial.js';
 import { cloneModel, disposeOptimizer, learningRateOf } from './trial-model.js';
 
 /** How long the baseline trial and the range test run. */
@@ -29,9 +29,6 @@ export interface BaselineMeasurements extends Measurements {
   readonly heldOutBefore: number;
   readonly heldOutAfter: number;
 }
-
-const one = (list: readonly tf.Tensor[]): tf.Tensor | tf.Tensor[] =>
-  list.length === 1 ? (list[0] as tf.Tensor) : [...list];
 
 /**
  * The baseline trial behind a diagnosis: a copy of the model, trained with a fresh optimizer from `makeOptimizer` for

@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { isInstance } from '../internal/identity.js';
+import { threeDigits } from '../internal/describe.js';
 import { fail } from '../internal/validate.js';
-import { TransformedOptimizer } from '../optimizer/transformed-optimizer.js';
-import { disposeOptimizer, freshOptimizer, learningRateOf, setLearningRate } from './trial-model.js';
+import { disposeOptimizer, freshOptimizer, learningRateOf, rateHolder, setLearningRate } from './trial-model.js';
 
 /** Where a diagnosis gets its optimizers: a factory, or an optimizer whose class and configuration it copies. */
 export type OptimizerSource = tf.Optimizer | (() => tf.Optimizer);
@@ -63,7 +62,7 @@ export function optimizerMaker(
     disposeOptimizer(make());
   }
   const learningRate = learningRateOf(sample);
-  const sampleClass = rateHolderClass(sample);
+  const sampleClass = rateHolder(sample).getClassName();
   if (sampleClass in FACTORIES && !(Number.isFinite(learningRate) && learningRate > 0)) {
     disposeOptimizer(sample);
     // (A factory written for lrRangeTest, `(lr) => tf.train.sgd(lr)`, called here without an argument.)
@@ -73,10 +72,10 @@ export function optimizerMaker(
       learningRate,
     );
   }
-  const inner = isInstance(TransformedOptimizer, sample) ? (sample as TransformedOptimizer).optimizer : sample;
+  const inner = rateHolder(sample);
   const className = inner.getClassName();
   const config = inner.getConfig();
-  const wrapped = isInstance(TransformedOptimizer, sample);
+  const wrapped = inner !== sample;
   disposeOptimizer(sample);
   const maker = (rate?: number): tf.Optimizer => {
     const optimizer = make();
@@ -90,14 +89,7 @@ export function optimizerMaker(
   });
 }
 
-/** The class name of the optimizer that holds the learning rate (the inner one of a `TransformedOptimizer`). */
-function rateHolderClass(optimizer: tf.Optimizer): string {
-  return (
-    isInstance(TransformedOptimizer, optimizer) ? (optimizer as TransformedOptimizer).optimizer : optimizer
-  ).getClassName();
-}
-
-const num = (x: unknown): string => (typeof x === 'number' ? String(Number(x.toPrecision(3))) : String(x));
+const num = (x: unknown): string => (typeof x === 'number' ? threeDigits(x) : String(x));
 
 /** The `tf.train` factory and the config keys it takes in order, after the learning rate. */
 const FACTORIES: Record<string, readonly [string, readonly string[]]> = {

@@ -36,7 +36,7 @@ export function freshOptimizer(fn: string, optimizer: tf.Optimizer): tf.Optimize
 }
 
 /** The optimizer that holds the learning rate: the inner one of a `TransformedOptimizer`, else itself. */
-function rateHolder(optimizer: tf.Optimizer): tf.Optimizer {
+export function rateHolder(optimizer: tf.Optimizer): tf.Optimizer {
   return isInstance(TransformedOptimizer, optimizer) ? (optimizer as TransformedOptimizer).optimizer : optimizer;
 }
 

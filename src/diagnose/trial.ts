@@ -35,7 +35,9 @@ export function splitExamples(all: Examples, heldOut: number): { train: Examples
   };
 }
 
-const one = (list: tf.Tensor[]): tf.Tensor | tf.Tensor[] => (list.length === 1 ? (list[0] as tf.Tensor) : list);
+/** One tensor as itself, several as an array: what tf.layers takes for a model's inputs or outputs. */
+export const one = (list: readonly tf.Tensor[]): tf.Tensor | tf.Tensor[] =>
+  list.length === 1 ? (list[0] as tf.Tensor) : [...list];
 
 /** The model's (compiled) loss on the examples, read asynchronously (NaN or Infinity as it comes). */
 export async function heldOutLoss(model: tfl.LayersModel, examples: Examples, batchSize: number): Promise<number> {

@@ -35,3 +35,8 @@ export function describeShape(shape: unknown): string {
   const dims = Array.from({ length: shape.length }, (_, i) => (i in shape ? describeValue(shape[i]) : '<empty>'));
   return `[${dims.join(',')}]`;
 }
+
+/** A figure as shown in messages and reports: 3 significant digits (`0.000401`, `1.47e+5`), or NaN/Infinity as is. */
+export function threeDigits(value: number): string {
+  return Number.isFinite(value) ? String(Number(value.toPrecision(3))) : String(value);
+}

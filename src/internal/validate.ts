@@ -117,3 +117,17 @@ export function withCaller<T>(fn: string, run: () => T): T {
     throw e;
   }
 }
+
+/** Fails unless every weight of a model can be read: a disposed model's weights cannot. */
+export function assertWeightsAlive(
+  fn: string,
+  model: { readonly weights: readonly { name: string; read(): unknown }[] },
+): void {
+  for (const w of model.weights) {
+    try {
+      w.read();
+    } catch {
+      fail(fn, 'model must not be disposed', model, `a model whose weight ${JSON.stringify(w.name)} is disposed`);
+    }
+  }
+}

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { threeDigits } from '../internal/describe.js';
 import { assertSingleTfjs } from '../internal/single-tfjs.js';
-import { fail, optionsObject } from '../internal/validate.js';
+import { assertWeightsAlive, fail, optionsObject } from '../internal/validate.js';
 
 const FN = 'probeActivations';
 
@@ -401,13 +402,7 @@ function checkModel(model: unknown): Graph {
   if (!Array.isArray(m.inputs) || m.inputs.length === 0 || !Array.isArray(m.outputs) || m.outputs.length === 0) {
     fail(FN, 'model must be built, with inputs (give its first layer an inputShape)', model, 'a model with no inputs');
   }
-  for (const w of (m as tfl.LayersModel).weights) {
-    try {
-      w.read();
-    } catch {
-      fail(FN, 'model must not be disposed', model, `a model whose weight ${JSON.stringify(w.name)} is disposed`);
-    }
-  }
+  assertWeightsAlive(FN, m as tfl.LayersModel);
   return m as Graph;
 }
 
@@ -424,11 +419,6 @@ function checkInputs(x: unknown, inputs: readonly Symbolic[]): tf.Tensor[] {
     if (t.shape[0] === 0) fail(FN, `${where} must hold at least one example`, t);
     return t;
   });
-}
-
-/** A figure as shown in a reason: 3 significant digits. */
-function show(value: number): string {
-  return String(Number(value.toPrecision(3)));
 }
 
 function nullable(value: number, applies: boolean): number | null {
@@ -545,7 +535,7 @@ async function probe(model: unknown, x: unknown, options: unknown): Promise<Acti
         layer: path,
         reason:
           `${what}: ${deadUnits} of ${m.units} units output <= 0 on every example of the batch, ` +
-          `deadFraction ${show(dead)} > maxDeadFraction ${settings.maxDeadFraction}.`,
+          `deadFraction ${threeDigits(dead)} > maxDeadFraction ${settings.maxDeadFraction}.`,
         figures: { deadFraction: dead, deadUnits, units: m.units, maxDeadFraction: settings.maxDeadFraction },
       });
     }
@@ -560,8 +550,8 @@ async function probe(model: unknown, x: unknown, options: unknown): Promise<Acti
         kind: 'saturated',
         layer: path,
         reason:
-          `${what}: ${show(100 * saturated)}% of the activations are saturated (${bounds}), ` +
-          `saturatedFraction ${show(saturated)} > maxSaturatedFraction ${settings.maxSaturatedFraction}.`,
+          `${what}: ${threeDigits(100 * saturated)}% of the activations are saturated (${bounds}), ` +
+          `saturatedFraction ${threeDigits(saturated)} > maxSaturatedFraction ${settings.maxSaturatedFraction}.`,
         figures: { saturatedFraction: saturated, maxSaturatedFraction: settings.maxSaturatedFraction },
       });
     }

@@ -5,8 +5,9 @@
  * measures the fixes on longer budgets.
  */
 import * as tf from '@tensorflow/tfjs';
+import { heldOutLoss, splitExamples, trainSteps } from '../../src/diagnose/trial.js';
 import type { DiagnoseOptions, FindingKind } from '../../src/index.js';
-import { clipOptimizer, layers as gsLayers, heNormal, xavierNormal } from '../../src/index.js';
+import { clipOptimizer, diagnose, layers as gsLayers, heNormal, xavierNormal } from '../../src/index.js';
 
 export interface ZooData {
   readonly x: tf.Tensor;
@@ -426,7 +427,6 @@ export interface ZooOutcome {
 
 /** Trains a compiled model for `steps` steps on the first 80% of the examples and returns the loss on the rest. */
 async function trainedLoss(model: tf.LayersModel, data: ZooData, steps: number): Promise<number> {
-  const { splitExamples, trainSteps, heldOutLoss } = await import('../../src/diagnose/trial.js');
   const count = data.x.shape[0] as number;
   const held = Math.round(count * 0.2);
   const { train, heldOut } = splitExamples({ x: [data.x], y: [data.y], count }, held);
@@ -444,7 +444,6 @@ async function trainedLoss(model: tf.LayersModel, data: ZooData, steps: number):
  * held-out losses (NaN when not compared).
  */
 export async function checkZooCase(c: ZooCase, options: DiagnoseOptions = {}, compare = true): Promise<ZooOutcome> {
-  const { diagnose } = await import('../../src/index.js');
   const done = (m: tf.LayersModel) => {
     m.optimizer?.dispose(); // (model.dispose() leaves the optimizer: SGD's rate scalar, Adam's moments)
     m.dispose();
