@@ -25,7 +25,10 @@ export type LossIdentifier =
   | string
   | ((yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor)
   | readonly (string | ((yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor))[]
-  | { readonly [outputName: string]: string | ((yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor) };
+  | {
+      /** The loss of the output of this name. */
+      readonly [outputName: string]: string | ((yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor);
+    };
 
 /** Options of {@link lrRangeTest}. Each field says its default. */
 export interface LrRangeTestOptions {

@@ -67,8 +67,10 @@ describe('settleBatchNorm', () => {
     expect(beta).toEqual([0, 0, 0]);
     const { mean: m, variance: v } = tf.moments(x, 0);
     const want = { mean: Array.from(m.dataSync()), variance: Array.from(v.dataSync()) };
-    mean?.forEach((value, i) => expect(value).toBeCloseTo(want.mean[i] as number, 0));
-    variance?.forEach((value, i) => expect(Math.abs(value / (want.variance[i] as number) - 1)).toBeLessThan(0.15));
+    for (const [i, value] of (mean ?? []).entries()) expect(value).toBeCloseTo(want.mean[i] as number, 0);
+    for (const [i, value] of (variance ?? []).entries()) {
+      expect(Math.abs(value / (want.variance[i] as number) - 1)).toBeLessThan(0.15);
+    }
     const plain = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [3] })] });
     expect(settleBatchNorm(plain, examples, 32)).toBe(0);
     tf.dispose([x, m, v]);
